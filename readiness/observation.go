@@ -1,0 +1,117 @@
+package readiness
+
+import "time"
+
+// Lifecycle is the node's provider/provisioning status as the control plane
+// records it. The zero value means active.
+type Lifecycle string
+
+const (
+	LifecycleActive         Lifecycle = "active"
+	LifecycleAcquiring      Lifecycle = "acquiring"
+	LifecycleProvisioning   Lifecycle = "provisioning"
+	LifecycleDecommissioned Lifecycle = "decommissioned"
+)
+
+// Observation is everything one readiness evaluation saw of a node: the
+// node record's lifecycle, how far the SSH round trip got, and the facts the
+// probe script reported. Evaluate turns it into a Report; it does no I/O.
+type Observation struct {
+	NodeID    string
+	Lifecycle Lifecycle // "" means active
+	// HasAddress is false when the node record has no host to dial.
+	HasAddress bool
+	// Probed is false when no probe was attempted (lifecycle or address
+	// stopped it, or the node was never checked).
+	Probed    bool
+	CheckedAt time.Time
+	Duration  time.Duration
+
+	// Transport is nil when the probe script ran to completion and its
+	// output was read; otherwise it says where the round trip stopped.
+	Transport *TransportFailure
+	// Facts are the parsed probe output; nil unless Transport is nil.
+	Facts *Facts
+}
+
+// TransportFailure is a failed SSH round trip, classified by phase.
+type TransportFailure struct {
+	// Code is one of the transport codes: ssh_host_unresolvable,
+	// ssh_unreachable, ssh_handshake_failed, ssh_host_key_unknown,
+	// ssh_host_key_mismatch, ssh_auth_failed, ssh_exec_rejected,
+	// probe_timeout, probe_interrupted, probe_output_invalid.
+	Code Code
+	// Detail is a short, operator-safe description (no remote output, no
+	// secrets), such as "connection refused" or "no banner within 5s".
+	Detail string
+}
+
+// SudoOutcome is what `sudo -n true` told the probe.
+type SudoOutcome string
+
+const (
+	SudoOK               SudoOutcome = "ok"
+	SudoMissing          SudoOutcome = "missing"
+	SudoPasswordRequired SudoOutcome = "password_required"
+	SudoNotPermitted     SudoOutcome = "not_permitted"
+	SudoTTYRequired      SudoOutcome = "tty_required"
+)
+
+// ServiceState is a systemd unit's ActiveState as `systemctl is-active`
+// prints it ("active", "inactive", "failed", "activating", ...). The empty
+// value means not observed.
+type ServiceState string
+
+// Facts are what the probe script reported, after strict parsing.
+type Facts struct {
+	// ScriptVersion is the probe script's protocol version.
+	ScriptVersion int
+	OS            OSRelease
+	// Systemd is true when systemd is the running service manager
+	// (/run/systemd/system exists).
+	Systemd bool
+	Sudo    SudoOutcome
+	// Components is keyed by component name (ComponentNginx, ...).
+	Components map[string]ComponentFacts
+	// PHPExtensions are the modules php-fpm loads (php-fpm -m), lowercased.
+	PHPExtensions []string
+}
+
+// OSRelease identifies an operating system as /etc/os-release does.
+type OSRelease struct {
+	ID        string `json:"id"`
+	VersionID string `json:"version_id"`
+}
+
+// String renders ID-VERSION, e.g. "ubuntu-24.04".
+func (o OSRelease) String() string {
+	if o.VersionID == "" {
+		return o.ID
+	}
+	return o.ID + "-" + o.VersionID
+}
+
+// ComponentFacts is one runtime component as the probe saw it.
+type ComponentFacts struct {
+	Installed bool
+	// Version is the version the tool itself reports (nginx -v, ...),
+	// already extracted from its output, e.g. "1.24.0".
+	Version string
+	// Unit is the systemd unit the probe checked, if the component is a
+	// service (e.g. "php8.3-fpm").
+	Unit    string
+	Service ServiceState
+}
+
+// The runtime component names the default policy knows.
+const (
+	ComponentNginx    = "nginx"
+	ComponentPHPFPM   = "php-fpm"
+	ComponentMariaDB  = "mariadb"
+	ComponentRedis    = "redis"
+	ComponentWPCLI    = "wp-cli"
+	ComponentFail2ban = "fail2ban"
+	ComponentRsync    = "rsync"
+	ComponentUnzip    = "unzip"
+	ComponentCurl     = "curl"
+)
