@@ -1,6 +1,10 @@
 package readiness
 
-import "time"
+import (
+	"fmt"
+	"strings"
+	"time"
+)
 
 // Lifecycle is the node's provider/provisioning status as the control plane
 // records it. The zero value means active.
@@ -19,6 +23,9 @@ const (
 type Observation struct {
 	NodeID    string
 	Lifecycle Lifecycle // "" means active
+	// User is the SSH login user, used only to make remediation text
+	// specific ("pressluft ALL=(ALL) NOPASSWD:ALL"); "" leaves USER.
+	User string
 	// HasAddress is false when the node record has no host to dial.
 	HasAddress bool
 	// Probed is false when no probe was attempted (lifecycle or address
@@ -75,6 +82,16 @@ type Facts struct {
 	Components map[string]ComponentFacts
 	// PHPExtensions are the modules php-fpm loads (php-fpm -m), lowercased.
 	PHPExtensions []string
+}
+
+// ParseOSRelease parses "ID-VERSION_ID" as String renders it, e.g.
+// "debian-12" or "ubuntu-24.04". The split is at the last '-'.
+func ParseOSRelease(s string) (OSRelease, error) {
+	i := strings.LastIndexByte(s, '-')
+	if i <= 0 || i == len(s)-1 {
+		return OSRelease{}, fmt.Errorf("readiness: os %q: want ID-VERSION, e.g. ubuntu-24.04", s)
+	}
+	return OSRelease{ID: s[:i], VersionID: s[i+1:]}, nil
 }
 
 // OSRelease identifies an operating system as /etc/os-release does.
