@@ -187,7 +187,7 @@ func TestParseValid(t *testing.T) {
 				f.Components[readiness.ComponentRsync] = c
 			})},
 		{"modules after a warning, odd lines skipped", render(edit(
-			`php-fpm.modules PHP Warning:  Module "redis" is already loaded in Unknown on line 0\n[PHP Modules]\nredis\nRedis\nmysqli\n`+"\xff\xfe"+`\n\n[Zend Modules]\nZend OPcache\n`)),
+			`php-fpm.modules PHP Warning:  Module "redis" is already loaded in Unknown on line 0\n[PHP Modules]\nredis\nRedis\nmysqli\n` + "\xff\xfe" + `\n\n[Zend Modules]\nZend OPcache\n`)),
 			changed(func(f *readiness.Facts) { f.PHPExtensions = []string{"mysqli", "redis", "zend opcache"} })},
 		{"php-fpm without modules", render(edit("php-fpm.modules ")),
 			changed(func(f *readiness.Facts) { f.PHPExtensions = nil })},
