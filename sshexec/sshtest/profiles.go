@@ -1,0 +1,268 @@
+package sshtest
+
+import (
+	"fmt"
+
+	"github.com/pressluft/runtime-readiness/readiness"
+)
+
+// Ubuntu24 is the os-release identity of Ubuntu 24.04 LTS.
+var Ubuntu24 = OS{
+	OSRelease:  readiness.OSRelease{ID: "ubuntu", VersionID: "24.04"},
+	PrettyName: "Ubuntu 24.04.1 LTS",
+}
+
+// Debian12 is the os-release identity of Debian 12 (bookworm).
+var Debian12 = OS{
+	OSRelease:  readiness.OSRelease{ID: "debian", VersionID: "12"},
+	PrettyName: "Debian GNU/Linux 12 (bookworm)",
+}
+
+// phpBaseModules are the modules php8.3-fpm loads on a stock Ubuntu 24.04
+// with php-mysql, php-curl, php-mbstring, php-xml, php-zip and php-gd.
+var phpBaseModules = []string{
+	"calendar", "Core", "ctype", "curl", "date", "dom", "exif", "FFI",
+	"fileinfo", "filter", "ftp", "gd", "gettext", "hash", "iconv", "json",
+	"libxml", "mbstring", "mysqli", "mysqlnd", "openssl", "pcre", "PDO",
+	"pdo_mysql", "Phar", "posix", "random", "readline", "Reflection",
+	"session", "shmop", "SimpleXML", "sockets", "sodium", "SPL", "standard",
+	"sysvmsg", "sysvsem", "sysvshm", "tokenizer", "xml", "xmlreader",
+	"xmlwriter", "xsl", "Zend OPcache", "zip", "zlib",
+}
+
+// ReadyProfile is a fully provisioned Ubuntu 24.04 node: systemd,
+// NOPASSWD sudo, and every runtime component installed and active.
+func ReadyProfile() Profile {
+	return Profile{
+		Name:     "ready",
+		Hostname: "node-1",
+		OS:       Ubuntu24,
+		Systemd:  true,
+		Sudo:     SudoNoPassword,
+		Components: map[string]Component{
+			readiness.ComponentNginx:    {Version: "1.24.0", Service: "active"},
+			readiness.ComponentPHPFPM:   {Version: "8.3.6", Service: "active"},
+			readiness.ComponentMariaDB:  {Version: "10.11.8-MariaDB-0ubuntu0.24.04.1", Service: "active"},
+			readiness.ComponentRedis:    {Version: "7.0.15", Service: "active"},
+			readiness.ComponentWPCLI:    {Version: "2.10.0"},
+			readiness.ComponentFail2ban: {Version: "1.0.2", Service: "active"},
+			readiness.ComponentRsync:    {Version: "3.2.7"},
+			readiness.ComponentUnzip:    {Version: "6.00"},
+			readiness.ComponentCurl:     {Version: "8.5.0"},
+		},
+		PHPExtensions: append([]string{"igbinary", "redis"}, phpBaseModules...),
+	}
+}
+
+func withSudo(name string, s SudoPolicy) Profile {
+	p := ReadyProfile()
+	p.Name, p.Sudo = name, s
+	return p
+}
+
+// SudoMissingProfile is ReadyProfile without sudo installed.
+func SudoMissingProfile() Profile { return withSudo("sudo-missing", SudoMissing) }
+
+// SudoPasswordProfile is ReadyProfile where sudo asks for a password.
+func SudoPasswordProfile() Profile { return withSudo("sudo-password", SudoPassword) }
+
+// SudoNotPermittedProfile is ReadyProfile where sudoers does not allow the
+// user to run commands as root.
+func SudoNotPermittedProfile() Profile { return withSudo("sudo-not-permitted", SudoNotPermitted) }
+
+// SudoRequireTTYProfile is ReadyProfile with "Defaults requiretty".
+func SudoRequireTTYProfile() Profile { return withSudo("sudo-requiretty", SudoRequireTTY) }
+
+// Components lists the runtime component names ReadyProfile installs, in
+// a stable order.
+func Components() []string {
+	return []string{
+		readiness.ComponentNginx, readiness.ComponentPHPFPM, readiness.ComponentMariaDB,
+		readiness.ComponentRedis, readiness.ComponentWPCLI, readiness.ComponentFail2ban,
+		readiness.ComponentRsync, readiness.ComponentUnzip, readiness.ComponentCurl,
+	}
+}
+
+func mustComponent(p Profile, name string) Component {
+	c, ok := p.Components[name]
+	if !ok {
+		panic(fmt.Sprintf("sshtest: unknown component %q", name))
+	}
+	return c
+}
+
+// MissingComponentProfile is ReadyProfile without the named component
+// (readiness.ComponentNginx, ...). It panics on an unknown name.
+func MissingComponentProfile(name string) Profile {
+	p := ReadyProfile()
+	mustComponent(p, name)
+	delete(p.Components, name)
+	p.Name = name + "-missing"
+	return p
+}
+
+// ServiceInactiveProfile is ReadyProfile with the named component's
+// service inactive. It panics on an unknown name or a component without
+// a service.
+func ServiceInactiveProfile(name string) Profile {
+	return ServiceStateProfile(name, "inactive")
+}
+
+// ServiceStateProfile is ReadyProfile with the named component's service
+// in the given state ("failed", "activating", ...). It panics on an
+// unknown name or a component without a service.
+func ServiceStateProfile(name string, state readiness.ServiceState) Profile {
+	p := ReadyProfile()
+	c := mustComponent(p, name)
+	if c.Service == "" {
+		panic(fmt.Sprintf("sshtest: component %q has no service", name))
+	}
+	c.Service = state
+	p.Components[name] = c
+	p.Name = name + "-" + string(state)
+	return p
+}
+
+// oldVersions are the versions OldVersionsProfile installs: the ones
+// Ubuntu 20.04/22.04 shipped.
+var oldVersions = map[string]string{
+	readiness.ComponentNginx:   "1.18.0",
+	readiness.ComponentPHPFPM:  "7.4.3",
+	readiness.ComponentMariaDB: "10.6.18-MariaDB-0ubuntu0.22.04.1",
+	readiness.ComponentRedis:   "6.0.16",
+}
+
+// OldComponentProfile is ReadyProfile with one component (nginx, php-fpm,
+// mariadb or redis) at the old version OldVersionsProfile uses. It panics
+// on any other name. An old php-fpm also renames the binary and unit
+// (php-fpm7.4, php7.4-fpm).
+func OldComponentProfile(name string) Profile {
+	v, ok := oldVersions[name]
+	if !ok {
+		panic(fmt.Sprintf("sshtest: no old version for component %q", name))
+	}
+	p := ReadyProfile()
+	c := p.Components[name]
+	c.Version = v
+	p.Components[name] = c
+	p.Name = name + "-old"
+	return p
+}
+
+// OldVersionsProfile is ReadyProfile with nginx 1.18.0, PHP 7.4, MariaDB
+// 10.6 and Redis 6.0, all active.
+func OldVersionsProfile() Profile {
+	p := ReadyProfile()
+	for name, v := range oldVersions {
+		c := p.Components[name]
+		c.Version = v
+		p.Components[name] = c
+	}
+	p.Name = "old-versions"
+	return p
+}
+
+// NoPHPRedisProfile is ReadyProfile where php-fpm does not load redis.
+func NoPHPRedisProfile() Profile {
+	p := ReadyProfile()
+	p.PHPExtensions = append([]string{"igbinary"}, phpBaseModules...)
+	p.Name = "no-php-redis"
+	return p
+}
+
+// NoSystemdProfile is ReadyProfile in a container without systemd as init:
+// no run/systemd/system, and systemctl fails to connect to the bus.
+func NoSystemdProfile() Profile {
+	p := ReadyProfile()
+	p.Systemd = false
+	p.Name = "no-systemd"
+	return p
+}
+
+// DebianProfile is a fully provisioned Debian 12 node with bookworm's
+// package versions.
+func DebianProfile() Profile {
+	p := ReadyProfile()
+	p.Name = "debian-12"
+	p.OS = Debian12
+	set := func(name, v string) {
+		c := p.Components[name]
+		c.Version = v
+		p.Components[name] = c
+	}
+	set(readiness.ComponentNginx, "1.22.1")
+	set(readiness.ComponentPHPFPM, "8.2.28")
+	set(readiness.ComponentMariaDB, "10.11.6-MariaDB-0+deb12u1")
+	set(readiness.ComponentRedis, "7.0.15")
+	set(readiness.ComponentCurl, "7.88.1")
+	return p
+}
+
+// NologinProfile is ReadyProfile whose user has /usr/sbin/nologin as shell.
+func NologinProfile() Profile {
+	p := ReadyProfile()
+	p.Shell = ShellNologin
+	p.Name = "nologin"
+	return p
+}
+
+// AuthRejectedProfile is ReadyProfile that rejects every public key.
+func AuthRejectedProfile() Profile {
+	p := ReadyProfile()
+	p.AuthRejected = true
+	p.Name = "auth-rejected"
+	return p
+}
+
+// ExecRefusedProfile is ReadyProfile that refuses exec requests.
+func ExecRefusedProfile() Profile {
+	p := ReadyProfile()
+	p.ExecRefused = true
+	p.Name = "exec-refused"
+	return p
+}
+
+// FaultProfile is ReadyProfile with a transport fault; its name is the
+// fault's name (e.g. "hang-after-exec").
+func FaultProfile(f Fault) Profile {
+	p := ReadyProfile()
+	p.Fault = f
+	p.Name = f.String()
+	return p
+}
+
+// Profiles returns every ready-made profile, fresh, in a stable order,
+// for CLIs and table-driven tests. Names are unique.
+func Profiles() []Profile {
+	ps := []Profile{
+		ReadyProfile(),
+		SudoMissingProfile(), SudoPasswordProfile(), SudoNotPermittedProfile(), SudoRequireTTYProfile(),
+	}
+	for _, c := range Components() {
+		ps = append(ps, MissingComponentProfile(c))
+	}
+	for _, c := range []string{readiness.ComponentNginx, readiness.ComponentPHPFPM, readiness.ComponentMariaDB, readiness.ComponentRedis} {
+		ps = append(ps, OldComponentProfile(c))
+	}
+	ps = append(ps, OldVersionsProfile())
+	for _, c := range []string{readiness.ComponentNginx, readiness.ComponentPHPFPM, readiness.ComponentMariaDB, readiness.ComponentRedis, readiness.ComponentFail2ban} {
+		ps = append(ps, ServiceInactiveProfile(c))
+	}
+	ps = append(ps, ServiceStateProfile(readiness.ComponentNginx, "failed"))
+	ps = append(ps, NoPHPRedisProfile(), NoSystemdProfile(), DebianProfile(),
+		NologinProfile(), AuthRejectedProfile(), ExecRefusedProfile())
+	for f := FaultRefuseTCP; f <= FaultExitSignal; f++ {
+		ps = append(ps, FaultProfile(f))
+	}
+	return ps
+}
+
+// ProfileByName returns the ready-made profile with that name.
+func ProfileByName(name string) (Profile, bool) {
+	for _, p := range Profiles() {
+		if p.Name == name {
+			return p, true
+		}
+	}
+	return Profile{}, false
+}
