@@ -1,0 +1,200 @@
+package sshtest
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/pressluft/runtime-readiness/readiness"
+	"github.com/stretchr/testify/require"
+)
+
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
+}
+
+// TestStubs checks that each tool prints its real first line on the real
+// stream.
+func TestStubs(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name       string
+		profile    Profile
+		cmd        string
+		wantStdout string // first line
+		wantStderr string // first line
+		wantCode   int
+	}{
+		{"nginx", ReadyProfile(), "nginx -v", "", "nginx version: nginx/1.24.0 (Ubuntu)", 0},
+		{"nginx debian", DebianProfile(), "nginx -v", "", "nginx version: nginx/1.22.1", 0},
+		{"php-fpm", ReadyProfile(), "php-fpm8.3 -v", "PHP 8.3.6 (fpm-fcgi) (built: Apr 15 2024 19:21:47)", "", 0},
+		{"php-fpm old", OldVersionsProfile(), "php-fpm7.4 -v", "PHP 7.4.3 (fpm-fcgi) (built: Apr 15 2024 19:21:47)", "", 0},
+		{"php-fpm debian", DebianProfile(), "php-fpm8.2 -v", "PHP 8.2.28 (fpm-fcgi) (built: Apr 15 2024 19:21:47)", "", 0},
+		{"mariadbd", ReadyProfile(), "mariadbd --version",
+			"/usr/sbin/mariadbd  Ver 10.11.8-MariaDB-0ubuntu0.24.04.1 for debian-linux-gnu on x86_64 (Ubuntu 24.04)", "", 0},
+		{"mariadbd debian", DebianProfile(), "mariadbd --version",
+			"/usr/sbin/mariadbd  Ver 10.11.6-MariaDB-0+deb12u1 for debian-linux-gnu on x86_64 (Debian 12)", "", 0},
+		{"redis-server", ReadyProfile(), "redis-server --version",
+			"Redis server v=7.0.15 sha=00000000:0 malloc=jemalloc-5.3.0 bits=64 build=d81b8ff71cfb150e", "", 0},
+		{"wp", ReadyProfile(), "wp --version", "WP-CLI 2.10.0", "", 0},
+		{"fail2ban-client", ReadyProfile(), "fail2ban-client --version", "Fail2Ban v1.0.2", "", 0},
+		{"rsync", ReadyProfile(), "rsync --version", "rsync  version 3.2.7  protocol version 31", "", 0},
+		{"unzip", ReadyProfile(), "unzip -v", "UnZip 6.00 of 20 April 2009, by Debian. Original by Info-ZIP.", "", 0},
+		{"curl", ReadyProfile(), "curl --version", "curl 8.5.0 (x86_64-pc-linux-gnu) libcurl/8.5.0 OpenSSL/3.0.13 zlib/1.3 brotli/1.1.0 zstd/1.5.5 libidn2/2.3.7 libpsl/0.21.2 (+libidn2/2.3.7) libssh/0.10.6/openssl/zlib nghttp2/1.59.0 librtmp/2.3 OpenLDAP/2.6.7", "", 0},
+		{"nginx missing", MissingComponentProfile(readiness.ComponentNginx), "command -v nginx || exit 9", "", "", 9},
+		{"php-fpm missing", MissingComponentProfile(readiness.ComponentPHPFPM), "command -v php-fpm8.3 || exit 9", "", "", 9},
+		{"paths", ReadyProfile(), `for c in sudo systemctl nginx php-fpm8.3 mariadbd redis-server wp fail2ban-client rsync unzip curl; do p=$(command -v $c); printf '%s ' "${p#"$R"}"; done`,
+			"/usr/bin/sudo /usr/bin/systemctl /usr/sbin/nginx /usr/sbin/php-fpm8.3 /usr/sbin/mariadbd /usr/bin/redis-server /usr/local/bin/wp /usr/bin/fail2ban-client /usr/bin/rsync /usr/bin/unzip /usr/bin/curl ", "", 0},
+		{"no other utilities", ReadyProfile(), "command -v cat || command -v sed || command -v grep || exit 9", "", "", 9},
+		{"unsupported invocation", ReadyProfile(), "nginx -t", "", "sshtest: the nginx stub does not simulate: -t", 2},
+		{"systemd dir", ReadyProfile(), `test -d "$R/run/systemd/system"`, "", "", 0},
+		{"no systemd dir", NoSystemdProfile(), `test -d "$R/run/systemd/system"`, "", "", 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			n := NewNodeT(t, tt.profile)
+			got := run(t, n, probePath+tt.cmd)
+			if firstLine(got.stdout) != tt.wantStdout || firstLine(got.stderr) != tt.wantStderr || got.code() != tt.wantCode {
+				t.Errorf("got stdout %q stderr %q exit %d (err %v), want %q %q exit %d",
+					got.stdout, got.stderr, got.code(), got.err, tt.wantStdout, tt.wantStderr, tt.wantCode)
+			}
+		})
+	}
+}
+
+func TestPHPModules(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		profile   Profile
+		wantRedis bool
+	}{{ReadyProfile(), true}, {NoPHPRedisProfile(), false}} {
+		t.Run(tt.profile.Name, func(t *testing.T) {
+			t.Parallel()
+			got := run(t, NewNodeT(t, tt.profile), probePath+"php-fpm8.3 -m")
+			require.NoError(t, got.err)
+			lines := strings.Split(got.stdout, "\n")
+			require.Equal(t, "[PHP Modules]", lines[0])
+			require.Equal(t, []string{"", "[Zend Modules]", "Zend OPcache", "", ""}, lines[len(lines)-5:])
+			mods := lines[1 : len(lines)-5]
+			require.Contains(t, mods, "Core")
+			require.Contains(t, mods, "mysqli")
+			require.Equal(t, tt.wantRedis, strings.Contains(got.stdout, "\nredis\n"))
+		})
+	}
+}
+
+func TestSudo(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		profile    Profile
+		cmd        string
+		wantStdout string
+		wantStderr string
+		wantCode   int
+	}{
+		{ReadyProfile(), "sudo -n true", "", "", 0},
+		{ReadyProfile(), "sudo -n systemctl is-active nginx", "active\n", "", 0},
+		{ReadyProfile(), "sudo -n nosuchtool", "", "sudo: nosuchtool: command not found\n", 1},
+		{SudoPasswordProfile(), "sudo -n true", "", "sudo: a password is required\n", 1},
+		{SudoNotPermittedProfile(), "sudo -n true", "", "Sorry, user pressluft is not allowed to execute '/usr/bin/true' as root on node-1.\n", 1},
+		{SudoNotPermittedProfile(), "sudo -n nginx -v", "", "Sorry, user pressluft is not allowed to execute '/usr/sbin/nginx -v' as root on node-1.\n", 1},
+		{SudoRequireTTYProfile(), "sudo -n true", "", "sudo: sorry, you must have a tty to run sudo\n", 1},
+		{SudoMissingProfile(), "command -v sudo || exit 9", "", "", 9},
+	}
+	for _, tt := range tests {
+		t.Run(tt.profile.Name+"/"+tt.cmd, func(t *testing.T) {
+			t.Parallel()
+			got := run(t, NewNodeT(t, tt.profile), probePath+tt.cmd)
+			if got.stdout != tt.wantStdout || got.stderr != tt.wantStderr || got.code() != tt.wantCode {
+				t.Errorf("got %q %q exit %d, want %q %q exit %d", got.stdout, got.stderr, got.code(), tt.wantStdout, tt.wantStderr, tt.wantCode)
+			}
+		})
+	}
+}
+
+func TestSystemctl(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name       string
+		profile    Profile
+		cmd        string
+		wantStdout string
+		wantStderr string
+		wantCode   int
+	}{
+		{"active", ReadyProfile(), "systemctl is-active nginx", "active\n", "", 0},
+		{"php unit", ReadyProfile(), "systemctl is-active php8.3-fpm", "active\n", "", 0},
+		{"service suffix", ReadyProfile(), "systemctl is-active redis-server.service", "active\n", "", 0},
+		{"quiet", ReadyProfile(), "systemctl is-active --quiet mariadb", "", "", 0},
+		{"inactive", ServiceInactiveProfile("mariadb"), "systemctl is-active mariadb", "inactive\n", "", 3},
+		{"failed", ServiceStateProfile("nginx", "failed"), "systemctl is-active nginx", "failed\n", "", 3},
+		{"unknown unit", ReadyProfile(), "systemctl is-active apache2", "inactive\n", "", 4},
+		{"missing component", MissingComponentProfile("redis"), "systemctl is-active redis-server", "inactive\n", "", 4},
+		{"no systemd", NoSystemdProfile(), "systemctl is-active nginx", "",
+			"System has not been booted with systemd as init system (PID 1). Can't operate.\nFailed to connect to bus: Host is down\n", 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got := run(t, NewNodeT(t, tt.profile), probePath+tt.cmd)
+			if got.stdout != tt.wantStdout || got.stderr != tt.wantStderr || got.code() != tt.wantCode {
+				t.Errorf("got %q %q exit %d, want %q %q exit %d", got.stdout, got.stderr, got.code(), tt.wantStdout, tt.wantStderr, tt.wantCode)
+			}
+		})
+	}
+}
+
+func TestOSRelease(t *testing.T) {
+	t.Parallel()
+	read := `while IFS= read -r l; do printf '%s\n' "$l"; done < "$R/etc/os-release"`
+	tests := []struct {
+		name    string
+		profile Profile
+		want    []string // lines that must appear
+	}{
+		{"ubuntu", ReadyProfile(), []string{`PRETTY_NAME="Ubuntu 24.04.1 LTS"`, `NAME="Ubuntu"`, `VERSION_ID="24.04"`,
+			`VERSION="24.04.1 LTS (Noble Numbat)"`, `ID=ubuntu`, `ID_LIKE=debian`, `VERSION_CODENAME=noble`}},
+		{"debian", DebianProfile(), []string{`PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"`, `VERSION_ID="12"`, `ID=debian`}},
+		{"raw", Profile{OS: OS{Raw: "ID=alpine\nVERSION_ID=3.20.0\n"}}, []string{"ID=alpine", "VERSION_ID=3.20.0"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got := run(t, NewNodeT(t, tt.profile), probePath+read)
+			require.NoError(t, got.err)
+			lines := strings.Split(got.stdout, "\n")
+			for _, w := range tt.want {
+				require.Contains(t, lines, w)
+			}
+		})
+	}
+	t.Run("absent", func(t *testing.T) {
+		t.Parallel()
+		got := run(t, NewNodeT(t, Profile{}), probePath+`test -e "$R/etc/os-release"`)
+		require.Equal(t, 1, got.code())
+	})
+}
+
+func TestProfiles(t *testing.T) {
+	t.Parallel()
+	seen := map[string]bool{}
+	for _, p := range Profiles() {
+		require.NotEmpty(t, p.Name)
+		require.False(t, seen[p.Name], "duplicate profile %q", p.Name)
+		seen[p.Name] = true
+		got, ok := ProfileByName(p.Name)
+		require.True(t, ok)
+		if diff := cmp.Diff(p, got); diff != "" {
+			t.Errorf("ProfileByName(%q) mismatch (-want +got):\n%s", p.Name, diff)
+		}
+	}
+	for _, name := range []string{"ready", "sudo-missing", "sudo-password", "php-fpm-missing", "mariadb-old", "nginx-inactive", "hang-after-exec"} {
+		require.True(t, seen[name], "missing profile %q", name)
+	}
+	// Fresh values: mutating one does not change the next.
+	p := ReadyProfile()
+	p.Components["nginx"] = Component{Version: "0"}
+	require.Equal(t, "1.24.0", ReadyProfile().Components["nginx"].Version)
+}
