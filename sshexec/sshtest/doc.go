@@ -1,0 +1,84 @@
+// Package sshtest runs fake SSH nodes in-process for tests, the way
+// net/http/httptest runs HTTP servers.
+//
+// A Node listens on 127.0.0.1 with a freshly generated ed25519 host key and
+// accepts one freshly generated ed25519 client key. It runs every exec
+// request for real, as `/bin/sh -c COMMAND`, against a temporary fake root
+// that the node's Profile describes, so a probe script sent with
+// `exec /bin/sh -s` on stdin runs end to end with no canned output:
+//
+//	n := sshtest.NewNodeT(t, sshtest.ReadyProfile())
+//	res, err := new(sshexec.Client).Run(ctx, n.Target(), "exec /bin/sh -s", script)
+//
+// # Profiles
+//
+// A Profile is the simulated machine: os-release, whether systemd is the
+// init system, the sudo policy, installed runtime components with their
+// versions and service states, php-fpm's modules, and how authentication
+// and exec requests are answered. The zero Profile is a reachable host with
+// passwordless sudo and nothing else (no os-release, no systemd, no
+// components). ReadyProfile and the other constructors return fresh,
+// realistic values (Ubuntu 24.04 with the full stack, each sudo failure,
+// a missing, old or inactive component, Debian 12, nologin, ...);
+// Profiles lists them all by name for table tests and CLIs.
+//
+// For each exec the node writes, under a new directory that the command
+// sees as $PRESSLUFT_PROBE_ROOT: etc/os-release, run/systemd/system/ (only
+// with systemd), and #!/bin/sh stubs built from shell builtins only, at the
+// real Ubuntu paths:
+//
+//	/usr/bin/sudo            sudo -n CMD per Profile.Sudo, with sudo's real messages
+//	/usr/bin/systemctl       is-active UNIT... (or the "not booted with systemd" error)
+//	/usr/sbin/nginx          -v, -V (on stderr)
+//	/usr/sbin/php-fpmX.Y     -v, -m
+//	/usr/sbin/mariadbd       --version
+//	/usr/bin/redis-server    --version
+//	/usr/local/bin/wp        --version
+//	/usr/bin/fail2ban-client --version
+//	/usr/bin/rsync           --version
+//	/usr/bin/unzip           -v
+//	/usr/bin/curl            --version
+//
+// The stubs print what the real tools print, byte for byte, for those
+// invocations; any other invocation prints "sshtest: the TOOL stub does not
+// simulate: ARGS" on stderr and exits 2. No other utility exists in the
+// root. The command's environment is only PATH=/usr/bin:/bin, HOME (a
+// temporary directory), PRESSLUFT_PROBE_ROOT, USER and LOGNAME.
+//
+// # Faults
+//
+// Profile.Fault injects one transport fault: a refused port, a silent
+// peer, a non-SSH banner, a slow handshake, an exec that never answers,
+// a connection dropped mid-output, a flood of output, an exit without
+// status, or an exit by signal. AuthRejected, Shell (ShellNologin) and
+// ExecRefused simulate the authentication and exec failures. Each Fault
+// constant documents what the client sees.
+//
+// # Recording
+//
+// Like httptest.ResponseRecorder, a Node records what it saw:
+// Connections counts accepted TCP connections and Execs returns the exec
+// requests (user, command, time, whether refused). Reset forgets both.
+//
+// # Lifecycle
+//
+// NewNode returns a running node and panics with a message starting
+// "sshtest: " when it cannot set up (key generation, temp dir, listener);
+// NewNodeT also registers Close with t.Cleanup. The caller must call
+// Close, which closes the listener and every connection (including ones
+// still in the handshake), kills the process group of every running
+// command, waits for every goroutine and process the node started, and
+// removes the temp dir. Goroutines internal to golang.org/x/crypto/ssh and
+// gliderlabs/ssh end on their own once their connection is closed.
+//
+// SetProfile swaps the simulated host at runtime (a service stops, a fault
+// starts); exec requests that arrive afterwards see the new profile. A
+// failure to build the fake root or start /bin/sh during an exec is
+// reported to the client as "sshtest: ..." on stderr with exit status 255.
+//
+// # Cost
+//
+// A node costs a listener, two key pairs and a temp dir. Each exec writes
+// about a dozen small files and forks /bin/sh plus one shell per stub
+// invoked; a full probe run takes milliseconds.
+package sshtest
