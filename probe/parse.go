@@ -34,10 +34,15 @@ type OutputError struct {
 }
 
 func (e *OutputError) Error() string {
+	return fmt.Sprintf("%v: %s", ErrOutputInvalid, e.detail())
+}
+
+// detail is the message without its prefix: "line 7: unknown record key".
+func (e *OutputError) detail() string {
 	if e.Line > 0 {
-		return fmt.Sprintf("%v: line %d: %s", ErrOutputInvalid, e.Line, e.Reason)
+		return fmt.Sprintf("line %d: %s", e.Line, e.Reason)
 	}
-	return fmt.Sprintf("%v: %s", ErrOutputInvalid, e.Reason)
+	return e.Reason
 }
 
 // Unwrap returns ErrOutputInvalid.

@@ -1,0 +1,92 @@
+package probe
+
+import (
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/pressluft/runtime-readiness/readiness"
+)
+
+// FuzzParse checks that Parse never panics, returns facts or an error and
+// never both, and that the facts it returns hold what Parse promises.
+// Seeds are below and in testdata/fuzz/FuzzParse.
+func FuzzParse(f *testing.F) {
+	f.Add([]byte(render(readyRecords())))
+	f.Add([]byte(render(edit("systemd no", "nginx.unit", "nginx.active", "php-fpm.unit", "php-fpm.active",
+		"mariadb.unit", "mariadb.active", "redis.unit", "redis.active", "fail2ban.unit", "fail2ban.active"))))
+	f.Add([]byte(render(edit("sudo.path ", "sudo.exit", "sudo.stderr", "redis.path ", "redis.version", "redis.unit", "redis.active"))))
+	f.Add([]byte(render(edit(`nginx.version a\\b\nc`, `os.id "x"`))))
+	f.Add([]byte(""))
+	f.Add([]byte("This account is currently not available.\n"))
+	f.Add([]byte(header + "\nend 0\n"))
+	f.Add([]byte(header + "\nsystemd yes\nend 1\n"))
+	f.Fuzz(func(t *testing.T, out []byte) {
+		facts, err := Parse(out)
+		if err != nil {
+			if facts != nil {
+				t.Fatalf("Parse() = %+v, %v; want nil facts with an error", facts, err)
+			}
+			if !errors.Is(err, ErrOutputInvalid) {
+				t.Fatalf("error %v does not wrap ErrOutputInvalid", err)
+			}
+			return
+		}
+		if facts == nil {
+			t.Fatal("Parse() = nil, nil")
+		}
+		if facts.ScriptVersion != ScriptVersion {
+			t.Errorf("ScriptVersion = %d, want %d", facts.ScriptVersion, ScriptVersion)
+		}
+		if len(out) > MaxOutput {
+			t.Errorf("accepted %d bytes, over MaxOutput", len(out))
+		}
+		for _, s := range []string{facts.OS.ID, facts.OS.VersionID} {
+			if !utf8.ValidString(s) || len(s) > 128 {
+				t.Errorf("OS value %q is not short UTF-8", s)
+			}
+		}
+		switch facts.Sudo {
+		case readiness.SudoOK, readiness.SudoMissing, readiness.SudoPasswordRequired,
+			readiness.SudoNotPermitted, readiness.SudoTTYRequired:
+		default:
+			t.Errorf("Sudo = %q, not a SudoOutcome", facts.Sudo)
+		}
+		if len(facts.Components) != len(components) {
+			t.Errorf("%d components, want %d", len(facts.Components), len(components))
+		}
+		for _, c := range components {
+			cf, ok := facts.Components[c.name]
+			switch {
+			case !ok:
+				t.Errorf("component %s missing", c.name)
+			case !cf.Installed && cf != (readiness.ComponentFacts{}):
+				t.Errorf("component %s not installed but has facts %+v", c.name, cf)
+			case (cf.Unit != "") != (cf.Installed && c.service && facts.Systemd):
+				t.Errorf("component %s: unit %q with systemd %v", c.name, cf.Unit, facts.Systemd)
+			case cf.Service != "" && !servicePattern.MatchString(string(cf.Service)):
+				t.Errorf("component %s: service state %q", c.name, cf.Service)
+			case cf.Version != "" && strings.Trim(cf.Version, "0123456789.") != "":
+				t.Errorf("component %s: version %q", c.name, cf.Version)
+			}
+		}
+		if !slices.IsSorted(facts.PHPExtensions) || len(slices.Compact(slices.Clone(facts.PHPExtensions))) != len(facts.PHPExtensions) {
+			t.Errorf("PHPExtensions %q not sorted and unique", facts.PHPExtensions)
+		}
+		for _, m := range facts.PHPExtensions {
+			if m != strings.ToLower(m) || !modulePattern.MatchString(m) {
+				t.Errorf("PHP extension %q", m)
+			}
+		}
+		if !facts.Components[readiness.ComponentPHPFPM].Installed && facts.PHPExtensions != nil {
+			t.Errorf("PHP extensions %q without php-fpm", facts.PHPExtensions)
+		}
+		// Parsing is a function of the bytes: a second parse agrees.
+		again, err := Parse(out)
+		if err != nil || again == nil {
+			t.Fatalf("second Parse() = %v, %v", again, err)
+		}
+	})
+}

@@ -1,0 +1,120 @@
+package probe
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"time"
+
+	"github.com/pressluft/runtime-readiness/readiness"
+	"github.com/pressluft/runtime-readiness/sshexec"
+)
+
+// Prober observes nodes by running the probe script over SSH. The zero
+// value is ready to use. A Prober holds no connections and is safe for
+// concurrent use as long as its fields are not changed.
+type Prober struct {
+	// Client runs the script. Nil means a zero sshexec.Client: a 10s
+	// timeout for the whole round trip and 64 KiB of output at most.
+	Client *sshexec.Client
+	// Now reads the clock for Observation.CheckedAt and Duration. Nil
+	// means time.Now.
+	Now func() time.Time
+}
+
+// Observe runs the probe on one node and says what it saw. It makes
+// exactly one SSH connection with one exec request (Command, with Script
+// on stdin) and does not retry; retries and caching belong to the caller.
+//
+// The Observation always has NodeID, User (t.User), CheckedAt (when the
+// round trip started) and Duration. Then exactly one of:
+//   - Probed=false, HasAddress=false: t.Host is empty; nothing was dialed.
+//   - Probed=false: the probe could not be attempted for a reason on the
+//     control plane's side (an invalid Target, an unusable SSH agent, a
+//     host key that could not be recorded); nothing is said about the node.
+//   - Transport set: the round trip stopped at the phase its Code names.
+//     A login shell that refuses commands (nologin) is ssh_exec_rejected;
+//     a script killed by a signal is probe_interrupted; output over the
+//     client's cap or that Parse rejects is probe_output_invalid.
+//   - Facts set: the script ran to completion and its output parsed.
+//
+// Detail never holds the node's output.
+func (p *Prober) Observe(ctx context.Context, nodeID string, t sshexec.Target) readiness.Observation {
+	var client *sshexec.Client
+	now := time.Now
+	if p != nil {
+		client = p.Client
+		if p.Now != nil {
+			now = p.Now
+		}
+	}
+	if client == nil {
+		client = &sshexec.Client{}
+	}
+	start := now()
+	obs := readiness.Observation{
+		NodeID: nodeID, User: t.User, CheckedAt: start,
+		HasAddress: t.Host != "", Probed: t.Host != "",
+	}
+	if t.Host == "" {
+		return obs
+	}
+	res, err := client.Run(ctx, t, Command, []byte(script))
+	obs.Duration = now().Sub(start)
+	if err != nil {
+		obs.Transport = transportFailure(err)
+		obs.Probed = obs.Transport != nil
+		return obs
+	}
+	obs.Facts, obs.Transport = interpret(res)
+	return obs
+}
+
+// transportFailure classifies a failed Run, or returns nil when the
+// failure is the control plane's own and says nothing about the node.
+func transportFailure(err error) *readiness.TransportFailure {
+	var e *sshexec.Error
+	if !errors.As(err, &e) {
+		return &readiness.TransportFailure{Code: readiness.CodeProbeInterrupted, Detail: "the ssh round trip failed"}
+	}
+	if e.Code == "" {
+		return nil
+	}
+	return &readiness.TransportFailure{Code: e.Code, Detail: e.Detail}
+}
+
+// signalName is what a signal name the node reports must look like to be
+// repeated in a Detail.
+var signalName = regexp.MustCompile(`^[A-Z0-9]{1,16}$`)
+
+// interpret turns a completed run of the script into facts or a failure.
+func interpret(res *sshexec.Result) (*readiness.Facts, *readiness.TransportFailure) {
+	fail := func(code readiness.Code, detail string) (*readiness.Facts, *readiness.TransportFailure) {
+		return nil, &readiness.TransportFailure{Code: code, Detail: detail}
+	}
+	switch {
+	case res.ExitSignal != "":
+		sig := "a signal"
+		if signalName.MatchString(res.ExitSignal) {
+			sig = "signal " + res.ExitSignal
+		}
+		return fail(readiness.CodeProbeInterrupted, "the probe was killed by "+sig)
+	case res.StdoutTruncated:
+		return fail(readiness.CodeProbeOutputInvalid, "the probe's output exceeds the client's limit")
+	case res.ExitStatus != 0 && !bytes.Contains(res.Stdout, []byte("pressluft-probe ")):
+		return fail(readiness.CodeSSHExecRejected,
+			fmt.Sprintf("the login shell did not run the probe (exit status %d)", res.ExitStatus))
+	}
+	facts, err := Parse(res.Stdout)
+	if err != nil {
+		var oe *OutputError
+		detail := "the probe's output is invalid"
+		if errors.As(err, &oe) {
+			detail = oe.detail()
+		}
+		return fail(readiness.CodeProbeOutputInvalid, detail)
+	}
+	return facts, nil
+}

@@ -1,0 +1,269 @@
+package probe
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"golang.org/x/crypto/ssh"
+
+	"github.com/pressluft/runtime-readiness/readiness"
+	"github.com/pressluft/runtime-readiness/sshexec"
+	"github.com/pressluft/runtime-readiness/sshexec/sshtest"
+)
+
+// target is how the control plane would reach node.
+func target(node *sshtest.Node) sshexec.Target {
+	return sshexec.Target{
+		Host:     "127.0.0.1",
+		Port:     node.Port(),
+		User:     sshtest.DefaultUser,
+		Signers:  []ssh.Signer{node.ClientSigner()},
+		HostKeys: sshexec.PinnedHostKeys(node.HostKey()),
+	}
+}
+
+// wantFacts is what the probe must report for a profile, derived from the
+// profile itself rather than from probe's own tables.
+func wantFacts(p sshtest.Profile) *readiness.Facts {
+	units := map[string]string{
+		readiness.ComponentNginx: "nginx", readiness.ComponentPHPFPM: p.PHPUnit(),
+		readiness.ComponentMariaDB: "mariadb", readiness.ComponentRedis: "redis-server",
+		readiness.ComponentFail2ban: "fail2ban",
+	}
+	sudo := map[sshtest.SudoPolicy]readiness.SudoOutcome{
+		sshtest.SudoNoPassword: readiness.SudoOK, sshtest.SudoPassword: readiness.SudoPasswordRequired,
+		sshtest.SudoNotPermitted: readiness.SudoNotPermitted, sshtest.SudoMissing: readiness.SudoMissing,
+		sshtest.SudoRequireTTY: readiness.SudoTTYRequired,
+	}
+	f := &readiness.Facts{
+		ScriptVersion: ScriptVersion,
+		OS:            p.OS.OSRelease,
+		Systemd:       p.Systemd,
+		Sudo:          sudo[p.Sudo],
+		Components:    map[string]readiness.ComponentFacts{},
+	}
+	for _, name := range sshtest.Components() {
+		c, ok := p.Components[name]
+		if !ok {
+			f.Components[name] = readiness.ComponentFacts{}
+			continue
+		}
+		v, _, _ := strings.Cut(c.Version, "-") // mariadb: 10.11.8-MariaDB-...
+		cf := readiness.ComponentFacts{Installed: true, Version: v}
+		if u := units[name]; u != "" && p.Systemd {
+			cf.Unit, cf.Service = u, c.Service
+			if cf.Service == "" {
+				cf.Service = "inactive"
+			}
+		}
+		f.Components[name] = cf
+	}
+	if _, ok := p.Components[readiness.ComponentPHPFPM]; ok {
+		for _, m := range p.PHPExtensions {
+			f.PHPExtensions = append(f.PHPExtensions, strings.ToLower(m))
+		}
+		slices.Sort(f.PHPExtensions)
+		f.PHPExtensions = slices.Compact(f.PHPExtensions)
+	}
+	return f
+}
+
+// checkOneRoundTrip asserts the node saw one connection with one exec of
+// exactly Command.
+func checkOneRoundTrip(t *testing.T, node *sshtest.Node) {
+	t.Helper()
+	if got := node.Connections(); got != 1 {
+		t.Errorf("node saw %d connections, want 1", got)
+	}
+	execs := node.Execs()
+	if len(execs) != 1 {
+		t.Fatalf("node saw %d execs, want 1", len(execs))
+	}
+	if execs[0].Command != Command {
+		t.Errorf("exec command = %q, want %q", execs[0].Command, Command)
+	}
+}
+
+func TestObserveProfiles(t *testing.T) {
+	t.Parallel()
+	for _, p := range sshtest.Profiles() {
+		if p.Fault != sshtest.FaultNone || p.Shell != sshtest.ShellSh || p.AuthRejected || p.ExecRefused {
+			continue
+		}
+		t.Run(p.Name, func(t *testing.T) {
+			t.Parallel()
+			node := sshtest.NewNodeT(t, p)
+			checked := time.Date(2025, 11, 25, 12, 0, 0, 0, time.UTC)
+			clock := []time.Time{checked, checked.Add(1500 * time.Millisecond)}
+			pr := &Prober{Now: func() time.Time { c := clock[0]; clock = clock[1:]; return c }}
+			got := pr.Observe(context.Background(), "node-"+p.Name, target(node))
+			want := readiness.Observation{
+				NodeID: "node-" + p.Name, User: sshtest.DefaultUser,
+				HasAddress: true, Probed: true,
+				CheckedAt: checked, Duration: 1500 * time.Millisecond,
+				Facts: wantFacts(p),
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("Observe() mismatch (-want +got):\n%s", diff)
+			}
+			checkOneRoundTrip(t, node)
+		})
+	}
+}
+
+func TestObserveFailures(t *testing.T) {
+	t.Parallel()
+	otherKey := func() ssh.PublicKey {
+		pub, _, err := ed25519.GenerateKey(rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		k, err := ssh.NewPublicKey(pub)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return k
+	}()
+	unknown, err := sshexec.ParseKnownHosts(strings.NewReader(""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		profile sshtest.Profile
+		target  func(sshexec.Target) sshexec.Target
+		want    readiness.Code
+		execs   int // exec requests the node must see
+	}{
+		{"nologin", sshtest.NologinProfile(), nil, readiness.CodeSSHExecRejected, 1},
+		{"exec refused", sshtest.ExecRefusedProfile(), nil, readiness.CodeSSHExecRejected, 1},
+		{"auth rejected", sshtest.AuthRejectedProfile(), nil, readiness.CodeSSHAuthFailed, 0},
+		{"host key mismatch", sshtest.ReadyProfile(), func(t sshexec.Target) sshexec.Target {
+			t.HostKeys = sshexec.PinnedHostKeys(otherKey)
+			return t
+		}, readiness.CodeSSHHostKeyMismatch, 0},
+		{"host key unknown", sshtest.ReadyProfile(), func(t sshexec.Target) sshexec.Target {
+			t.HostKeys = unknown
+			return t
+		}, readiness.CodeSSHHostKeyUnknown, 0},
+		{"refused", sshtest.FaultProfile(sshtest.FaultRefuseTCP), nil, readiness.CodeSSHUnreachable, 0},
+		{"silent", sshtest.FaultProfile(sshtest.FaultSilent), nil, readiness.CodeSSHHandshakeFailed, 0},
+		{"garbage banner", sshtest.FaultProfile(sshtest.FaultGarbageBanner), nil, readiness.CodeSSHHandshakeFailed, 0},
+		{"hang after exec", sshtest.FaultProfile(sshtest.FaultHangAfterExec), nil, readiness.CodeProbeTimeout, 1},
+		{"drop mid output", sshtest.FaultProfile(sshtest.FaultDropMidOutput), nil, readiness.CodeProbeInterrupted, 1},
+		{"flood", sshtest.FaultProfile(sshtest.FaultFlood), nil, readiness.CodeProbeOutputInvalid, 1},
+		{"exit without status", sshtest.FaultProfile(sshtest.FaultExitNoStatus), nil, readiness.CodeProbeInterrupted, 1},
+		{"exit by signal", sshtest.FaultProfile(sshtest.FaultExitSignal), nil, readiness.CodeProbeInterrupted, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			node := sshtest.NewNodeT(t, tt.profile)
+			tg := target(node)
+			if tt.target != nil {
+				tg = tt.target(tg)
+			}
+			pr := &Prober{Client: &sshexec.Client{Timeout: 2 * time.Second, HandshakeTimeout: time.Second}}
+			got := pr.Observe(context.Background(), "n1", tg)
+			if !got.Probed || !got.HasAddress || got.Facts != nil || got.Transport == nil {
+				t.Fatalf("Observe() = %+v, want a transport failure", got)
+			}
+			if got.Transport.Code != tt.want {
+				t.Errorf("code = %q (%s), want %q", got.Transport.Code, got.Transport.Detail, tt.want)
+			}
+			if got.Transport.Detail == "" || strings.Contains(got.Transport.Detail, "available") ||
+				strings.Contains(got.Transport.Detail, "flood") {
+				t.Errorf("detail = %q, want a short description without remote output", got.Transport.Detail)
+			}
+			if c := node.Connections(); tt.profile.Fault != sshtest.FaultRefuseTCP && c != 1 {
+				t.Errorf("node saw %d connections, want 1", c)
+			}
+			if n := len(node.Execs()); n != tt.execs {
+				t.Errorf("node saw %d execs, want %d", n, tt.execs)
+			}
+		})
+	}
+}
+
+func TestObserveCommandNeverVaries(t *testing.T) {
+	t.Parallel()
+	node := sshtest.NewNodeT(t, sshtest.ReadyProfile())
+	pr := &Prober{}
+	tg := target(node)
+	for _, host := range []string{"127.0.0.1", "localhost"} {
+		tg.Host = host
+		obs := pr.Observe(context.Background(), "node; rm -rf / #$(id)", tg)
+		if obs.Facts == nil {
+			t.Fatalf("Observe(%s) = %+v, want facts", host, obs.Transport)
+		}
+	}
+	for i, e := range node.Execs() {
+		if e.Command != Command {
+			t.Errorf("exec %d: command = %q, want %q", i, e.Command, Command)
+		}
+	}
+}
+
+func TestObserveWithoutAddress(t *testing.T) {
+	t.Parallel()
+	pr := &Prober{Client: &sshexec.Client{}}
+	got := pr.Observe(context.Background(), "n1", sshexec.Target{User: "pressluft"})
+	if got.Probed || got.HasAddress || got.Transport != nil || got.Facts != nil {
+		t.Errorf("Observe() = %+v, want not probed and no address", got)
+	}
+}
+
+func TestObserveLocalFailure(t *testing.T) {
+	t.Parallel()
+	// No client keys: sshexec refuses before dialing. That says nothing
+	// about the node, so the observation is "not probed".
+	got := (&Prober{}).Observe(context.Background(), "n1", sshexec.Target{Host: "127.0.0.1", User: "u", HostKeys: sshexec.PinnedHostKeys()})
+	if got.Probed || !got.HasAddress || got.Transport != nil || got.Facts != nil {
+		t.Errorf("Observe() = %+v, want not probed", got)
+	}
+}
+
+func TestInterpret(t *testing.T) {
+	t.Parallel()
+	valid := []byte(render(readyRecords()))
+	tests := []struct {
+		name string
+		res  sshexec.Result
+		want *readiness.TransportFailure
+	}{
+		{"ok", sshexec.Result{Stdout: valid}, nil},
+		{"ok despite exit status", sshexec.Result{Stdout: valid, ExitStatus: 1}, nil},
+		{"nologin", sshexec.Result{Stdout: []byte("This account is currently not available.\n"), ExitStatus: 1},
+			&readiness.TransportFailure{Code: readiness.CodeSSHExecRejected, Detail: "the login shell did not run the probe (exit status 1)"}},
+		{"forced command", sshexec.Result{Stdout: []byte{}, ExitStatus: 126},
+			&readiness.TransportFailure{Code: readiness.CodeSSHExecRejected, Detail: "the login shell did not run the probe (exit status 126)"}},
+		{"banner before the report", sshexec.Result{Stdout: append([]byte("Welcome!\n"), valid...)},
+			&readiness.TransportFailure{Code: readiness.CodeProbeOutputInvalid, Detail: "line 1: missing header"}},
+		{"script died", sshexec.Result{Stdout: valid[:200], ExitStatus: 2},
+			&readiness.TransportFailure{Code: readiness.CodeProbeOutputInvalid, Detail: "output does not end with a newline (truncated)"}},
+		{"signal", sshexec.Result{Stdout: valid, ExitSignal: "KILL", ExitStatus: 137},
+			&readiness.TransportFailure{Code: readiness.CodeProbeInterrupted, Detail: "the probe was killed by signal KILL"}},
+		{"odd signal name", sshexec.Result{ExitSignal: "SECRET output here"},
+			&readiness.TransportFailure{Code: readiness.CodeProbeInterrupted, Detail: "the probe was killed by a signal"}},
+		{"truncated", sshexec.Result{Stdout: valid, StdoutTruncated: true},
+			&readiness.TransportFailure{Code: readiness.CodeProbeOutputInvalid, Detail: "the probe's output exceeds the client's limit"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			facts, got := interpret(&tt.res)
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("interpret() failure mismatch (-want +got):\n%s", diff)
+			}
+			if (facts == nil) == (got == nil) {
+				t.Errorf("interpret() = %v, %v; want exactly one", facts, got)
+			}
+		})
+	}
+}
