@@ -6,14 +6,14 @@ import (
 	"github.com/pressluft/runtime-readiness/readiness"
 )
 
-// Ubuntu24 is the os-release identity of Ubuntu 24.04 LTS.
-var Ubuntu24 = OS{
+// ubuntu24 is the os-release identity of Ubuntu 24.04 LTS.
+var ubuntu24 = OS{
 	OSRelease:  readiness.OSRelease{ID: "ubuntu", VersionID: "24.04"},
 	PrettyName: "Ubuntu 24.04.1 LTS",
 }
 
-// Debian12 is the os-release identity of Debian 12 (bookworm).
-var Debian12 = OS{
+// debian12 is the os-release identity of Debian 12 (bookworm).
+var debian12 = OS{
 	OSRelease:  readiness.OSRelease{ID: "debian", VersionID: "12"},
 	PrettyName: "Debian GNU/Linux 12 (bookworm)",
 }
@@ -36,7 +36,7 @@ func ReadyProfile() Profile {
 	return Profile{
 		Name:     "ready",
 		Hostname: "node-1",
-		OS:       Ubuntu24,
+		OS:       ubuntu24,
 		Systemd:  true,
 		Sudo:     SudoNoPassword,
 		Components: map[string]Component{
@@ -184,7 +184,7 @@ func NoSystemdProfile() Profile {
 func DebianProfile() Profile {
 	p := ReadyProfile()
 	p.Name = "debian-12"
-	p.OS = Debian12
+	p.OS = debian12
 	set := func(name, v string) {
 		c := p.Components[name]
 		c.Version = v
