@@ -17,17 +17,6 @@ import (
 	"github.com/pressluft/runtime-readiness/sshexec/sshtest"
 )
 
-// target is how the control plane would reach node.
-func target(node *sshtest.Node) sshexec.Target {
-	return sshexec.Target{
-		Host:     "127.0.0.1",
-		Port:     node.Port(),
-		User:     sshtest.DefaultUser,
-		Signers:  []ssh.Signer{node.ClientSigner()},
-		HostKeys: sshexec.PinnedHostKeys(node.HostKey()),
-	}
-}
-
 // wantFacts is what the probe must report for a profile, derived from the
 // profile itself rather than from probe's own tables.
 func wantFacts(p sshtest.Profile) *readiness.Facts {
@@ -102,7 +91,7 @@ func TestObserveProfiles(t *testing.T) {
 			checked := time.Date(2025, 11, 25, 12, 0, 0, 0, time.UTC)
 			clock := []time.Time{checked, checked.Add(1500 * time.Millisecond)}
 			pr := &Prober{Now: func() time.Time { c := clock[0]; clock = clock[1:]; return c }}
-			got := pr.Observe(context.Background(), "node-"+p.Name, target(node))
+			got := pr.Observe(context.Background(), "node-"+p.Name, node.Target())
 			want := readiness.Observation{
 				NodeID: "node-" + p.Name, User: sshtest.DefaultUser,
 				HasAddress: true, Probed: true,
@@ -165,7 +154,7 @@ func TestObserveFailures(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			node := sshtest.NewNodeT(t, tt.profile)
-			tg := target(node)
+			tg := node.Target()
 			if tt.target != nil {
 				tg = tt.target(tg)
 			}
@@ -195,7 +184,7 @@ func TestObserveCommandNeverVaries(t *testing.T) {
 	t.Parallel()
 	node := sshtest.NewNodeT(t, sshtest.ReadyProfile())
 	pr := &Prober{}
-	tg := target(node)
+	tg := node.Target()
 	for _, host := range []string{"127.0.0.1", "localhost"} {
 		tg.Host = host
 		obs := pr.Observe(context.Background(), "node; rm -rf / #$(id)", tg)
