@@ -226,10 +226,26 @@ func splitBracketed(s string) (host, port string, err error) {
 	if strings.ContainsAny(host, "[]") {
 		return "", "", fmt.Errorf("invalid host pattern %q", truncate(s, 64))
 	}
-	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 || port[0] == '0' || port[0] == '+' {
+	if !validPortPattern(port) {
 		return "", "", fmt.Errorf("invalid port in host pattern %q", truncate(s, 64))
 	}
 	return host, port, nil
+}
+
+// validPortPattern accepts a port 1-65535 in decimal, or a pattern of
+// digits and the wildcards * and ?.
+func validPortPattern(p string) bool {
+	if p == "" || len(p) > 16 {
+		return false
+	}
+	if strings.Trim(p, "0123456789*?") != "" {
+		return false
+	}
+	if strings.ContainsAny(p, "*?") {
+		return true
+	}
+	n, err := strconv.Atoi(p)
+	return err == nil && n >= 1 && n <= 65535 && p[0] != '0'
 }
 
 // knownHostsName is the name a host is looked up under: "host" for port

@@ -130,10 +130,23 @@ func newRSASigner(tb testing.TB) ssh.Signer {
 // host keys (a fresh ed25519 key when none). It is closed at cleanup.
 func newTestServer(tb testing.TB, f fault, hostKeys ...ssh.Signer) *testServer {
 	tb.Helper()
+	return startTestServer(tb, f, testClientSigner(tb).PublicKey(), hostKeys)
+}
+
+// newTestServerAuthorizing is a faultless server that authorizes only
+// the client key authorized.
+func newTestServerAuthorizing(tb testing.TB, authorizedKey ssh.PublicKey) *testServer {
+	tb.Helper()
+	return startTestServer(tb, faultNone, authorizedKey, nil)
+}
+
+func startTestServer(tb testing.TB, f fault, authorizedKey ssh.PublicKey, hostKeys []ssh.Signer) *testServer {
+	tb.Helper()
+	testClientSigner(tb)
 	if len(hostKeys) == 0 {
 		hostKeys = []ssh.Signer{newEd25519Signer(tb)}
 	}
-	authorized := testClientSigner(tb).PublicKey().Marshal()
+	authorized := authorizedKey.Marshal()
 	s := &testServer{fault: f, hostKeys: hostKeys, done: make(chan struct{}), conns: map[net.Conn]struct{}{}}
 	s.config = &ssh.ServerConfig{
 		PublicKeyCallback: func(_ ssh.ConnMetadata, key ssh.PublicKey) (*ssh.Permissions, error) {
