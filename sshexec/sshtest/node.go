@@ -321,8 +321,20 @@ func (n *Node) serveConn(c net.Conn, fault Fault, delay time.Duration) {
 func (n *Node) authorize(_ gliderssh.Context, key gliderssh.PublicKey) bool {
 	n.mu.Lock()
 	rejected := n.profile.AuthRejected
+	extra := n.profile.AuthorizedKeys
 	n.mu.Unlock()
-	return !rejected && gliderssh.KeysEqual(key, n.clientSigner.PublicKey())
+	if rejected {
+		return false
+	}
+	if gliderssh.KeysEqual(key, n.clientSigner.PublicKey()) {
+		return true
+	}
+	for _, k := range extra {
+		if gliderssh.KeysEqual(key, k) {
+			return true
+		}
+	}
+	return false
 }
 
 // sessionRequest records every exec/shell request and refuses it when the

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/crypto/ssh"
+
 	"github.com/pressluft/runtime-readiness/readiness"
 )
 
@@ -46,6 +48,10 @@ type Profile struct {
 	// AuthRejected makes the node reject every public key. False accepts
 	// the node's client key (and only it).
 	AuthRejected bool
+	// AuthorizedKeys are accepted in addition to the node's own client
+	// key, like lines of ~/.ssh/authorized_keys (for tests that bring
+	// their own key file). Nil adds none.
+	AuthorizedKeys []ssh.PublicKey
 	// Shell is the simulated login shell. The zero value is ShellSh.
 	Shell Shell
 	// ExecRefused makes the node refuse exec and shell requests at the
@@ -193,6 +199,7 @@ func (p Profile) Clone() Profile {
 	q := p
 	q.Components = maps.Clone(p.Components)
 	q.PHPExtensions = slices.Clone(p.PHPExtensions)
+	q.AuthorizedKeys = slices.Clone(p.AuthorizedKeys)
 	return q
 }
 
