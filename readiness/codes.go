@@ -32,6 +32,8 @@ const (
 	CodeRuntimeVersionUnsupported Code = "runtime_version_unsupported"
 	CodeRuntimeExtensionMissing   Code = "runtime_extension_missing"
 	CodeRuntimeServiceInactive    Code = "runtime_service_inactive"
+	CodeNodeConfigInvalid         Code = "node_config_invalid"
+	CodeSSHCredentialsUnavailable Code = "ssh_credentials_unavailable"
 )
 
 // Prerequisite names one node in the ordered prerequisite graph. A

@@ -98,7 +98,7 @@ var chain = []struct {
 	{"tcp", PrereqTCP, []Code{CodeSSHHostUnresolvable, CodeSSHUnreachable}},
 	{"ssh_handshake", PrereqSSHHandshake, []Code{CodeSSHHandshakeFailed}},
 	{"host_key", PrereqHostKey, []Code{CodeSSHHostKeyUnknown, CodeSSHHostKeyMismatch}},
-	{"auth", PrereqAuth, []Code{CodeSSHAuthFailed}},
+	{"auth", PrereqAuth, []Code{CodeSSHAuthFailed, CodeSSHCredentialsUnavailable}},
 	{"exec", PrereqExec, []Code{CodeSSHExecRejected, CodeProbeTimeout, CodeProbeInterrupted, CodeProbeOutputInvalid}},
 }
 
@@ -120,6 +120,9 @@ func (e *evaluator) run() {
 	} else if !o.HasAddress {
 		e.fail("address", PrereqAddress, "", CodeNodeAddressMissing, "", "hostname or IP address")
 		e.blocked = CodeNodeAddressMissing
+	} else if o.Transport != nil && o.Transport.Code == CodeNodeConfigInvalid {
+		e.fail("address", PrereqAddress, "", CodeNodeConfigInvalid, o.Transport.Detail, "SSH user and port")
+		e.blocked = CodeNodeConfigInvalid
 	} else {
 		e.pass("address", PrereqAddress, "", "", "")
 		if !o.Probed {

@@ -153,6 +153,16 @@ func TestEvaluate(t *testing.T) {
 			},
 		},
 		{
+			name: "invalid node config fails at address", obs: transport(CodeNodeConfigInvalid), policy: Baseline(), state: StateNotReady,
+			reasons: []rc{b(CodeNodeConfigInvalid, "")},
+			checks:  map[[2]string]Check{{"address", ""}: {Status: CheckFail, Code: CodeNodeConfigInvalid, Observed: "detail"}, {"tcp", ""}: {Status: CheckSkipped, BlockedBy: CodeNodeConfigInvalid}},
+		},
+		{
+			name: "no usable key fails at auth", obs: transport(CodeSSHCredentialsUnavailable), policy: Baseline(), state: StateNotReady,
+			reasons: []rc{b(CodeSSHCredentialsUnavailable, "")},
+			checks:  map[[2]string]Check{{"host_key", ""}: {Status: CheckPass}, {"auth", ""}: {Status: CheckFail, Code: CodeSSHCredentialsUnavailable, Observed: "detail"}},
+		},
+		{
 			name: "probe timeout", obs: transport(CodeProbeTimeout), policy: Baseline(), state: StateNotReady,
 			reasons: []rc{b(CodeProbeTimeout, "")},
 			checks:  map[[2]string]Check{{"auth", ""}: {Status: CheckPass}, {"exec", ""}: {Status: CheckFail, Code: CodeProbeTimeout, Observed: "detail"}},

@@ -160,6 +160,18 @@ var registry = []CodeInfo{
 		Message:     "A required service is not running.",
 		Remediation: "Start and enable the service (sudo systemctl enable --now UNIT) and check its log (sudo journalctl -u UNIT) if it does not stay up.",
 	},
+	{
+		Code: CodeNodeConfigInvalid, Prerequisite: PrereqAddress, State: StateNotReady,
+		Severity: SeverityBlocking, Retryable: false,
+		Message:     "The node record's SSH settings are invalid (user or port).",
+		Remediation: "Set the node's SSH user and a port between 1 and 65535 in the control plane.",
+	},
+	{
+		Code: CodeSSHCredentialsUnavailable, Prerequisite: PrereqAuth, State: StateNotReady,
+		Severity: SeverityBlocking, Retryable: false,
+		Message:     "The control plane has no usable SSH key for this node.",
+		Remediation: "Configure the node's SSH private key in the control plane (or start an SSH agent with the key loaded for the CLI), then re-check.",
+	},
 }
 
 // Registry returns a copy of every reason code with its metadata, in
