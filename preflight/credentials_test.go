@@ -1,0 +1,114 @@
+package preflight
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"errors"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"golang.org/x/crypto/ssh"
+
+	"github.com/pressluft/runtime-readiness/readiness"
+)
+
+func newSigner(t *testing.T) ssh.Signer {
+	t.Helper()
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	require.NoError(t, err)
+	s, err := ssh.NewSignerFromKey(priv)
+	require.NoError(t, err)
+	return s
+}
+
+func TestMemoryCredentials(t *testing.T) {
+	t.Parallel()
+	def, own, host := newSigner(t), newSigner(t), newSigner(t)
+	m := NewMemoryCredentials(def)
+	m.SetSigners("own", own)
+
+	s, err := m.Signers(ctx, Node{ID: "any"})
+	require.NoError(t, err)
+	require.Equal(t, []ssh.Signer{def}, s)
+	s, err = m.Signers(ctx, Node{ID: "own"})
+	require.NoError(t, err)
+	require.Equal(t, []ssh.Signer{own}, s)
+
+	k, err := m.HostKeys(ctx, Node{ID: "n1"})
+	require.NoError(t, err)
+	require.Empty(t, k)
+	require.NoError(t, m.LearnHostKey(ctx, Node{ID: "n1"}, host.PublicKey()))
+	require.NoError(t, m.LearnHostKey(ctx, Node{ID: "n1"}, host.PublicKey())) // idempotent
+	k, err = m.HostKeys(ctx, Node{ID: "n1"})
+	require.NoError(t, err)
+	require.Equal(t, []ssh.PublicKey{host.PublicKey()}, k)
+	require.Len(t, m.Learned("n1"), 1)
+
+	m.PinHostKeys("n1")
+	k, _ = m.HostKeys(ctx, Node{ID: "n1"})
+	require.Empty(t, k)
+}
+
+func TestTargetFromNodeAndCredentials(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	n := activeNode("n1")
+	n.Port = 2222
+	f.nodes.Put(n)
+	f.nodes.Put(activeNode("n2"))
+	signer := newSigner(t)
+	f.creds.SetSigners("n1", signer)
+	for _, id := range []string{"n1", "n2"} {
+		_, err := f.gate.Check(ctx, readiness.OperationSiteCreate, id)
+		require.NoError(t, err)
+	}
+	f.prober.mu.Lock()
+	defer f.prober.mu.Unlock()
+	t1, t2 := f.prober.targets["n1"], f.prober.targets["n2"]
+	if t1.Host != "10.0.0.1" || t1.Port != 2222 || t1.User != "pressluft" || len(t1.Signers) != 1 || t1.HostKeys == nil {
+		t.Fatalf("n1: got target %+v, want 10.0.0.1:2222 as pressluft with one signer and a host key policy", t1)
+	}
+	if t2.Port != 22 || t2.HostKeys == nil || t2.UseAgent {
+		t.Fatalf("n2: got port %d, policy %v, agent %v; want 22, a (fail-closed) policy, no agent", t2.Port, t2.HostKeys, t2.UseAgent)
+	}
+}
+
+type failingCreds struct{ *MemoryCredentials }
+
+func (failingCreds) Signers(context.Context, Node) ([]ssh.Signer, error) {
+	return nil, errors.New("secrets store down")
+}
+
+func TestCredentialsFailureIsAnError(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, func(c *Config) { c.Credentials = failingCreds{NewMemoryCredentials()} })
+	for range 2 {
+		_, err := f.gate.Check(ctx, readiness.OperationSiteCreate, "n1")
+		if err == nil || errors.Is(err, ErrNodeNotFound) {
+			t.Fatalf("got %v, want the credentials error", err)
+		}
+	}
+	if _, ok := f.gate.Status("n1"); ok {
+		t.Fatal("a control-plane failure was recorded as the node's status")
+	}
+	require.Zero(t, f.prober.total.Load())
+}
+
+func TestMemoryNodes(t *testing.T) {
+	t.Parallel()
+	var m MemoryNodes // zero value
+	m.Put(activeNode("b"))
+	m.Put(activeNode("a"))
+	got, err := m.Nodes(ctx)
+	require.NoError(t, err)
+	require.Equal(t, []Node{activeNode("a"), activeNode("b")}, got)
+	require.NoError(t, m.SetLifecycle("a", readiness.LifecycleDecommissioned))
+	n, err := m.Node(ctx, "a")
+	require.NoError(t, err)
+	require.Equal(t, readiness.LifecycleDecommissioned, n.Lifecycle)
+	m.Delete("a")
+	_, err = m.Node(ctx, "a")
+	require.ErrorIs(t, err, ErrNodeNotFound)
+	require.ErrorIs(t, m.SetLifecycle("a", readiness.LifecycleActive), ErrNodeNotFound)
+}
