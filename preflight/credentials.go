@@ -13,17 +13,19 @@ import (
 // plane offers and the host keys it trusts. Implementations must be safe
 // for concurrent use; the gate calls them once per probe.
 type Credentials interface {
-	// Signers returns the client keys to offer, in order. An error is the
-	// control plane's problem (a secrets store that is down), not the
-	// node's: the Check fails with it and nothing is cached.
+	// Signers returns the client keys to offer, in order. An error (a
+	// secrets store that is down) or no keys at all makes the node
+	// not ready with ssh_credentials_unavailable, without dialing it.
 	Signers(ctx context.Context, n Node) ([]ssh.Signer, error)
 	// HostKeys returns the node's pinned host keys; none means the key is
 	// unknown, and the probe fails closed with ssh_host_key_unknown
-	// unless Config.AcceptNewHostKeys is set.
+	// unless Config.AcceptNewHostKeys is set. An error is
+	// ssh_credentials_unavailable.
 	HostKeys(ctx context.Context, n Node) ([]ssh.PublicKey, error)
 	// LearnHostKey records the key a node presented on first contact.
 	// It is called only when Config.AcceptNewHostKeys is set and the node
-	// had no pinned key; an error aborts that probe before authentication.
+	// had no pinned key; an error aborts that probe before authentication
+	// (ssh_credentials_unavailable).
 	LearnHostKey(ctx context.Context, n Node, key ssh.PublicKey) error
 }
 

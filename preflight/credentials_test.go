@@ -80,19 +80,34 @@ func (failingCreds) Signers(context.Context, Node) ([]ssh.Signer, error) {
 	return nil, errors.New("secrets store down")
 }
 
-func TestCredentialsFailureIsAnError(t *testing.T) {
+func TestCredentialsUnavailable(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t, func(c *Config) { c.Credentials = failingCreds{NewMemoryCredentials()} })
-	for range 2 {
-		_, err := f.gate.Check(ctx, readiness.OperationSiteCreate, "n1")
-		if err == nil || errors.Is(err, ErrNodeNotFound) {
-			t.Fatalf("got %v, want the credentials error", err)
-		}
+	tests := []struct {
+		name  string
+		creds Credentials
+	}{
+		{"signers fail", failingCreds{NewMemoryCredentials(newSigner(t))}},
+		{"host keys fail", failingHostKeys{NewMemoryCredentials(newSigner(t))}},
+		{"no signer", NewMemoryCredentials()},
 	}
-	if _, ok := f.gate.Status("n1"); ok {
-		t.Fatal("a control-plane failure was recorded as the node's status")
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, func(c *Config) { c.Credentials = tt.creds })
+			d, err := f.gate.Check(ctx, readiness.OperationSiteCreate, "n1")
+			require.NoError(t, err)
+			if d.Admit || d.Report.PrimaryReason != readiness.CodeSSHCredentialsUnavailable {
+				t.Fatalf("got admit=%v primary=%q, want refused with ssh_credentials_unavailable", d.Admit, d.Report.PrimaryReason)
+			}
+			require.Zero(t, f.prober.total.Load(), "the node must not be dialed")
+		})
 	}
-	require.Zero(t, f.prober.total.Load())
+}
+
+type failingHostKeys struct{ *MemoryCredentials }
+
+func (failingHostKeys) HostKeys(context.Context, Node) ([]ssh.PublicKey, error) {
+	return nil, errors.New("secrets store down")
 }
 
 func TestMemoryNodes(t *testing.T) {
@@ -111,4 +126,17 @@ func TestMemoryNodes(t *testing.T) {
 	_, err = m.Node(ctx, "a")
 	require.ErrorIs(t, err, ErrNodeNotFound)
 	require.ErrorIs(t, m.SetLifecycle("a", readiness.LifecycleActive), ErrNodeNotFound)
+}
+
+func TestProberThatCouldNotAttempt(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	// What probe.Prober returns when it could not attempt the round trip
+	// for a reason of the control plane's (a host key it could not record).
+	f.prober.set("n1", readiness.Observation{NodeID: "n1", HasAddress: true})
+	d, err := f.gate.Check(ctx, readiness.OperationSiteCreate, "n1")
+	require.NoError(t, err)
+	if d.Report.PrimaryReason != readiness.CodeSSHCredentialsUnavailable {
+		t.Fatalf("got primary %q, want ssh_credentials_unavailable (never node_never_probed after a probe)", d.Report.PrimaryReason)
+	}
 }

@@ -3,6 +3,7 @@ package preflight
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -208,8 +209,8 @@ func (g *Gate) run(e *entry, n Node, f *flight) {
 }
 
 // probe takes a fleet slot and runs the Prober under the gate's own
-// deadline. Its error is a control-plane failure; everything about the
-// node is in the observation.
+// deadline. Its only error is ErrClosed; everything else, the control
+// plane's own credential failures included, is in the observation.
 func (g *Gate) probe(n Node) (readiness.Observation, error) {
 	select {
 	case g.sem <- struct{}{}:
@@ -220,12 +221,24 @@ func (g *Gate) probe(n Node) (readiness.Observation, error) {
 	ctx, cancel := context.WithTimeout(g.base, g.cfg.ProbeTimeout)
 	defer cancel()
 	start := g.cfg.Now()
-	t, err := g.target(ctx, n)
-	if err != nil {
-		g.cfg.Logger.Error("preflight: credentials failed", "node", n.ID, "error", err)
-		return readiness.Observation{}, err
+	var obs readiness.Observation
+	if t, tf := g.target(ctx, n); tf != nil {
+		obs.Transport = tf
+	} else {
+		obs = g.observe(ctx, n, t)
+		if !obs.Probed && obs.Transport == nil && obs.Facts == nil {
+			// The Prober could not attempt the round trip for a reason on
+			// the control plane's side (with a valid record and keys,
+			// that is a host key it could not record).
+			if ctx.Err() != nil && g.base.Err() != nil {
+				return readiness.Observation{}, ErrClosed
+			}
+			obs.Transport = &readiness.TransportFailure{
+				Code:   readiness.CodeSSHCredentialsUnavailable,
+				Detail: "the control plane could not use its SSH credentials for this node",
+			}
+		}
 	}
-	obs := g.observe(ctx, n, t)
 	obs.NodeID = n.ID
 	obs.Lifecycle = n.Lifecycle
 	obs.HasAddress = true
@@ -257,15 +270,26 @@ func (g *Gate) observe(ctx context.Context, n Node, t sshexec.Target) (obs readi
 
 // target builds the SSH target of n. Pinned keys are always enforced; a
 // node without any is unknown (ssh_host_key_unknown) unless
-// AcceptNewHostKeys lets the first key be learned.
-func (g *Gate) target(ctx context.Context, n Node) (sshexec.Target, error) {
+// AcceptNewHostKeys lets the first key be learned. A failure of the
+// Credentials, or no client key at all, is ssh_credentials_unavailable:
+// the node is not dialed.
+func (g *Gate) target(ctx context.Context, n Node) (sshexec.Target, *readiness.TransportFailure) {
+	unavailable := func(what string, err error) *readiness.TransportFailure {
+		if err != nil {
+			g.cfg.Logger.Error("preflight: credentials failed", "node", n.ID, "what", what, "error", err)
+		}
+		return &readiness.TransportFailure{Code: readiness.CodeSSHCredentialsUnavailable, Detail: what}
+	}
 	signers, err := g.cfg.Credentials.Signers(ctx, n)
 	if err != nil {
-		return sshexec.Target{}, fmt.Errorf("preflight: node %q: signers: %w", n.ID, err)
+		return sshexec.Target{}, unavailable("the node's client keys could not be loaded", err)
+	}
+	if len(signers) == 0 {
+		return sshexec.Target{}, unavailable("no client key is configured for the node", nil)
 	}
 	keys, err := g.cfg.Credentials.HostKeys(ctx, n)
 	if err != nil {
-		return sshexec.Target{}, fmt.Errorf("preflight: node %q: host keys: %w", n.ID, err)
+		return sshexec.Target{}, unavailable("the node's pinned host keys could not be loaded", err)
 	}
 	policy := sshexec.PinnedHostKeys(keys...)
 	if g.cfg.AcceptNewHostKeys && len(keys) == 0 {
@@ -274,5 +298,5 @@ func (g *Gate) target(ctx context.Context, n Node) (sshexec.Target, error) {
 			return creds.LearnHostKey(ctx, n, key)
 		})
 	}
-	return sshexec.Target{Host: n.Host, Port: n.port(), User: n.User, Signers: signers, HostKeys: policy}, nil
+	return sshexec.Target{Host: strings.TrimSpace(n.Host), Port: n.port(), User: n.User, Signers: signers, HostKeys: policy}, nil
 }

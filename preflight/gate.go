@@ -207,6 +207,9 @@ func (g *Gate) unprobed(n Node, op readiness.Operation, now time.Time, record bo
 		NodeID: n.ID, Lifecycle: n.Lifecycle, User: n.User,
 		HasAddress: n.hasAddress(), CheckedAt: now,
 	}
+	if p := n.configProblem(); p != "" {
+		obs.Transport = &readiness.TransportFailure{Code: readiness.CodeNodeConfigInvalid, Detail: p}
+	}
 	r := readiness.Evaluate(obs, g.cfg.Policy(op), op)
 	if record {
 		e := g.entry(n.ID)

@@ -342,6 +342,8 @@ func TestUnprobedNodes(t *testing.T) {
 		{"decommissioned", readiness.LifecycleDecommissioned, "10.0.0.1", readiness.StateNotReady, readiness.CodeNodeDecommissioned},
 		{"no address", readiness.LifecycleActive, "", readiness.StateNotReady, readiness.CodeNodeAddressMissing},
 		{"blank address", "", "  ", readiness.StateNotReady, readiness.CodeNodeAddressMissing},
+		{"address with port", "", "10.0.0.1:22", readiness.StateNotReady, readiness.CodeNodeConfigInvalid},
+		{"address with user", "", "root@10.0.0.1", readiness.StateNotReady, readiness.CodeNodeConfigInvalid},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -602,5 +604,32 @@ func TestPanicsAreContained(t *testing.T) {
 	require.NoError(t, err)
 	if !d.Admit || calls != 2 {
 		t.Fatalf("after the panics: got admit=%v observer calls=%d, want admitted and 2 calls", d.Admit, calls)
+	}
+}
+
+func TestInvalidNodeConfig(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		edit func(n *Node)
+	}{
+		{"no user", func(n *Node) { n.User = "" }},
+		{"port too high", func(n *Node) { n.Port = 70000 }},
+		{"negative port", func(n *Node) { n.Port = -1 }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, nil)
+			n := activeNode("n1")
+			tt.edit(&n)
+			f.nodes.Put(n)
+			d, err := f.gate.Check(ctx, readiness.OperationSiteCreate, "n1")
+			require.NoError(t, err)
+			if d.Admit || d.Report.PrimaryReason != readiness.CodeNodeConfigInvalid {
+				t.Fatalf("got admit=%v primary=%q, want refused with node_config_invalid", d.Admit, d.Report.PrimaryReason)
+			}
+			require.Zero(t, f.prober.total.Load())
+		})
 	}
 }

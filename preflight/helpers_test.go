@@ -187,7 +187,7 @@ func newFixture(t *testing.T, edit func(c *Config)) *fixture {
 		nodes:  NewMemoryNodes(activeNode("n1")),
 		prober: newFakeProber(),
 		clock:  newClock(),
-		creds:  NewMemoryCredentials(),
+		creds:  NewMemoryCredentials(newSigner(t)),
 	}
 	cfg := Config{Nodes: f.nodes, Credentials: f.creds, Prober: f.prober, Now: f.clock.Now}
 	if edit != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"slices"
 	"strconv"
 	"strings"
@@ -30,25 +31,51 @@ type Node struct {
 	// probed; any other value (a host's "unreachable" status, say) is
 	// treated as active and probed, as readiness.Evaluate does.
 	Lifecycle readiness.Lifecycle
-	// Host is the hostname or IP address to dial; "" means the node has
-	// no address yet (node_address_missing) and is never probed.
+	// Host is the hostname or IP address to dial, without a port; ""
+	// means the node has no address yet (node_address_missing) and is
+	// never probed. A host with a port, brackets or a user part is
+	// node_config_invalid.
 	Host string
-	// Port is the SSH port; zero means 22.
+	// Port is the SSH port; zero means 22. Outside 0-65535 it is
+	// node_config_invalid.
 	Port int
-	// User is the SSH login user.
+	// User is the SSH login user; "" is node_config_invalid.
 	User string
 	// IsLocal marks the control plane's own host. It changes nothing
 	// about how the node is probed.
 	IsLocal bool
 }
 
-// probed reports whether the gate probes the node at all.
+// probed reports whether the gate probes the node at all: only an active
+// node with an address and a valid SSH configuration is.
 func (n Node) probed() bool {
 	switch n.Lifecycle {
 	case readiness.LifecycleAcquiring, readiness.LifecycleProvisioning, readiness.LifecycleDecommissioned:
 		return false
 	}
-	return n.hasAddress()
+	return n.hasAddress() && n.configProblem() == ""
+}
+
+// configProblem describes what makes the record's SSH settings unusable
+// (node_config_invalid), or returns "".
+func (n Node) configProblem() string {
+	host := strings.TrimSpace(n.Host)
+	switch {
+	case strings.ContainsAny(host, "[]/@ \t\r\n"):
+		return "host must be a bare hostname or IP address"
+	case hostHasPort(host):
+		return "host must not carry a port"
+	case n.User == "":
+		return "empty SSH user"
+	case n.Port < 0 || n.Port > 65535:
+		return "SSH port " + strconv.Itoa(n.Port) + " out of range"
+	}
+	return ""
+}
+
+func hostHasPort(host string) bool {
+	_, _, err := net.SplitHostPort(host)
+	return err == nil
 }
 
 func (n Node) hasAddress() bool { return strings.TrimSpace(n.Host) != "" }
