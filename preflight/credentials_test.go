@@ -13,7 +13,7 @@ import (
 	"github.com/pressluft/runtime-readiness/readiness"
 )
 
-func newSigner(t *testing.T) ssh.Signer {
+func newSigner(t testing.TB) ssh.Signer {
 	t.Helper()
 	_, priv, err := ed25519.GenerateKey(rand.Reader)
 	require.NoError(t, err)

@@ -19,7 +19,7 @@ type entry struct {
 	mu sync.Mutex
 
 	hasObs  bool
-	target  string // Node.target() the observation was taken of
+	target  targetKey // what the observation was taken of
 	obs     readiness.Observation
 	at      time.Time // gate clock when obs was recorded
 	gen     uint64    // bumped with every new observation

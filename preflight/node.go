@@ -89,8 +89,14 @@ func (n Node) port() int {
 
 // target identifies what a cached observation was taken of: a change of
 // address, port or user makes it someone else's.
-func (n Node) target() string {
-	return n.User + "@" + n.Host + ":" + strconv.Itoa(n.port())
+func (n Node) target() targetKey {
+	return targetKey{host: strings.TrimSpace(n.Host), port: n.port(), user: n.User}
+}
+
+type targetKey struct {
+	host string
+	port int
+	user string
 }
 
 // NodeSource is the gate's view of the control plane's node records.

@@ -1,0 +1,111 @@
+// Package preflight is the readiness gate pressluft's create flows call
+// before they enqueue work on a node: Gate.Check answers "may site_create
+// (or env_create) run on this node now?" with a Decision that carries the
+// readiness.Report it rests on.
+//
+// Dependencies point one way: preflight -> probe -> sshexec, and all of
+// them -> readiness. This package defines the small interfaces it
+// consumes: NodeSource (the node records), Credentials (client keys and
+// pinned host keys) and Prober (satisfied by *probe.Prober). MemoryNodes
+// and MemoryCredentials implement the first two in memory for tests and
+// examples. The control plane's own host is a node like any other
+// (Node.IsLocal) and is probed over SSH to its address.
+//
+// # Zero values
+//
+// The zero Gate is not usable: create one with New, which validates the
+// Config (Nodes, Credentials and Prober are required) and copies it. Every
+// zero Config field has a documented default: enforce mode, the
+// readiness.PolicyFor policies, 60s ReadyTTL, 10s FailTTL, 10m StaleAfter,
+// 10s ProbeTimeout, 16 probes at once, no Observer, no logging, time.Now,
+// and host keys that must be pinned (fail closed).
+//
+// # Record-based decisions
+//
+// A node that is acquiring or provisioning (pending), decommissioned, has
+// no address (node_address_missing) or has an unusable SSH user, port or
+// host (node_config_invalid) is decided from its record without a probe.
+// A node whose keys the Credentials cannot supply is not dialed:
+// ssh_credentials_unavailable. A host key that is not pinned is
+// ssh_host_key_unknown unless Config.AcceptNewHostKeys trusts it on first
+// use and records it with Credentials.LearnHostKey.
+//
+// # Caching
+//
+// Each node keeps its last Observation and the Reports evaluated from it,
+// one per operation, so operations with different policies share one
+// probe. Check reuses the observation for an operation while it is
+// younger than ReadyTTL if it makes the node ready for that operation,
+// and FailTTL otherwise: failures are re-probed sooner. Config.Policy is
+// called when an observation is first evaluated for an operation. A change
+// of the node's host, port or user, or a lifecycle other than active,
+// discards the observation. Report never probes: it returns the last
+// result, node_never_probed when there is none, or the result marked
+// readiness_stale once older than StaleAfter. Refresh probes regardless
+// of the cache. Reports handed out are shared with the cache: treat them
+// as read-only.
+//
+// # Coalescing
+//
+// At most one probe of a node runs at a time, and every caller that needs
+// one while it runs waits for that same probe: a thousand concurrent
+// Checks of a cold node make one SSH connection. A waiter whose ctx ends
+// returns at once with ctx's error; the probe goes on for the others
+// under the gate's own deadline (ProbeTimeout) and is owned by the gate.
+// A Refresh does not trust a probe that started before it was called: it
+// waits for it and starts a new one, which concurrent refreshes share.
+// Across the fleet at most MaxConcurrentProbes probes run at once; the
+// others queue for a slot.
+//
+// # Modes
+//
+// In ModeEnforce (the default) a node that is not ready is refused. In
+// ModeWarn it is admitted, and the Decision records exactly what a
+// refusal would have (WouldRefuse, the same Report, and the Waived codes),
+// so the Observer and audit log keep the telemetry of a check that has
+// been downgraded. Config.CodeModes sets the mode per reason code: a node
+// is admitted only if every blocking reason is in warn mode. The global
+// warn mode does not waive the lifecycle codes (node_acquiring,
+// node_provisioning, node_decommissioned), which are the control plane's
+// own records rather than checks; CodeModes can still name them.
+//
+// # Status
+//
+// Gate.Status returns a node's state under the DefaultOperation's policy,
+// the state before it, and when it last changed and was last checked,
+// updated whenever a probe finishes or a record-based report is made.
+//
+// # Monitor
+//
+// Gate.Monitor re-probes every node the NodeSource lists, right away and
+// then at a jittered interval, so reports stay fresh for the dashboard and
+// Checks hit a warm cache. It shares the fleet-wide probe bound, drops the
+// state of nodes that disappear, and returns when its ctx is done after
+// every probe it started has finished.
+//
+// # Observer and panics
+//
+// Config.Observer runs synchronously once per Check decision (not for
+// Refresh or Report) and delays Check by whatever it costs: keep it cheap.
+// A panic in the Observer is recovered and logged. A panic in the Prober
+// is recovered too and becomes a probe_output_invalid observation of that
+// node ("the prober failed internally"); the server keeps running.
+//
+// # Lifecycle and Close
+//
+// Whoever calls New calls Close. Close stops new probes, cancels the
+// context of running ones and waits for every probe goroutine. Checks the
+// cache can answer still work afterwards; anything that needs a probe
+// fails with ErrClosed. Run Monitor in a goroutine you wait for and
+// cancel its ctx before or after Close.
+//
+// # Cost
+//
+// A cached Check costs a NodeSource look-up, two clock reads, a map
+// look-up under a per-node mutex and the Observer: well under a
+// microsecond with MemoryNodes (BenchmarkCheckCached). An uncached Check
+// costs one SSH round trip of the Prober (typically 100-500 ms, at most
+// ProbeTimeout) plus one readiness.Evaluate per operation. The gate keeps
+// one small entry per node it has seen, with the last observation and
+// its reports (a few kilobytes).
+package preflight
