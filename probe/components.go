@@ -141,8 +141,8 @@ func sudoOutcome(exit int, stderr string) readiness.SudoOutcome {
 		return readiness.SudoNotPermitted
 	default:
 		// sudo failed for a reason it did not name in a way we know
-		// (broken sudoers, PAM account failure, ...). It does not let
-		// the user run commands as root; say so rather than guess.
-		return readiness.SudoNotPermitted
+		// (broken sudoers, PAM account failure, ...). Say so rather
+		// than guess which.
+		return readiness.SudoFailed
 	}
 }

@@ -90,7 +90,7 @@
 // sudo's verdict comes from its exit status and its C-locale messages:
 // "a password is required" (also what a user outside sudoers gets with -n),
 // "is not allowed to execute" or "may not run sudo", "must have a tty"; any
-// other failure is reported as not permitted. PHP extensions are the
+// other failure is SudoFailed (sudo_failed: said, not guessed). PHP extensions are the
 // lowercased, sorted, de-duplicated names under [PHP Modules] and
 // [Zend Modules].
 //

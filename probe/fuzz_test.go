@@ -50,7 +50,7 @@ func FuzzParse(f *testing.F) {
 		}
 		switch facts.Sudo {
 		case readiness.SudoOK, readiness.SudoMissing, readiness.SudoPasswordRequired,
-			readiness.SudoNotPermitted, readiness.SudoTTYRequired:
+			readiness.SudoNotPermitted, readiness.SudoTTYRequired, readiness.SudoFailed:
 		default:
 			t.Errorf("Sudo = %q, not a SudoOutcome", facts.Sudo)
 		}

@@ -138,7 +138,7 @@ func TestParseValid(t *testing.T) {
 		{"sudo tty", render(edit("sudo.exit 1", "sudo.stderr sudo: sorry, you must have a tty to run sudo")),
 			changed(func(f *readiness.Facts) { f.Sudo = readiness.SudoTTYRequired })},
 		{"sudo unknown failure", render(edit("sudo.exit 1", `sudo.stderr sudo: /etc/sudoers is world writable\nsudo: no valid sudoers sources found, quitting`)),
-			changed(func(f *readiness.Facts) { f.Sudo = readiness.SudoNotPermitted })},
+			changed(func(f *readiness.Facts) { f.Sudo = readiness.SudoFailed })},
 		{"sudo ok with a warning", render(edit("sudo.stderr sudo: unable to resolve host node1: Name or service not known")),
 			readyFacts()},
 		{"sudo missing", render(edit("sudo.path ", "sudo.exit", "sudo.stderr")),

@@ -65,22 +65,19 @@ func (p *Prober) Observe(ctx context.Context, nodeID string, t sshexec.Target) r
 	obs.Duration = now().Sub(start)
 	if err != nil {
 		obs.Transport = transportFailure(err)
-		obs.Probed = obs.Transport != nil
 		return obs
 	}
 	obs.Facts, obs.Transport = interpret(res)
 	return obs
 }
 
-// transportFailure classifies a failed Run, or returns nil when the
-// failure is the control plane's own and says nothing about the node.
+// transportFailure classifies a failed Run. sshexec gives every failure a
+// code, local ones included (no usable key, an invalid node record), so
+// the report names it; anything else is reported as an interrupted probe.
 func transportFailure(err error) *readiness.TransportFailure {
 	var e *sshexec.Error
-	if !errors.As(err, &e) {
+	if !errors.As(err, &e) || e.Code == "" {
 		return &readiness.TransportFailure{Code: readiness.CodeProbeInterrupted, Detail: "the ssh round trip failed"}
-	}
-	if e.Code == "" {
-		return nil
 	}
 	return &readiness.TransportFailure{Code: e.Code, Detail: e.Detail}
 }

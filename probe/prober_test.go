@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -210,11 +211,15 @@ func TestObserveWithoutAddress(t *testing.T) {
 
 func TestObserveLocalFailure(t *testing.T) {
 	t.Parallel()
-	// No client keys: sshexec refuses before dialing. That says nothing
-	// about the node, so the observation is "not probed".
+	// No client keys: sshexec refuses before dialing. The report must say
+	// so (the control plane has no usable key), not "never probed".
 	got := (&Prober{}).Observe(context.Background(), "n1", sshexec.Target{Host: "127.0.0.1", User: "u", HostKeys: sshexec.PinnedHostKeys()})
-	if got.Probed || !got.HasAddress || got.Transport != nil || got.Facts != nil {
-		t.Errorf("Observe() = %+v, want not probed", got)
+	want := &readiness.TransportFailure{Code: readiness.CodeSSHCredentialsUnavailable, Detail: "no client keys and no agent"}
+	if !got.Probed || !got.HasAddress || got.Facts != nil || !reflect.DeepEqual(got.Transport, want) {
+		t.Errorf("Observe() = %+v (transport %+v), want probed with %+v", got, got.Transport, want)
+	}
+	if r := readiness.Evaluate(got, readiness.Baseline(), ""); r.PrimaryReason != readiness.CodeSSHCredentialsUnavailable {
+		t.Errorf("primary reason = %s, want %s", r.PrimaryReason, readiness.CodeSSHCredentialsUnavailable)
 	}
 }
 

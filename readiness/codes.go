@@ -34,6 +34,7 @@ const (
 	CodeRuntimeServiceInactive    Code = "runtime_service_inactive"
 	CodeNodeConfigInvalid         Code = "node_config_invalid"
 	CodeSSHCredentialsUnavailable Code = "ssh_credentials_unavailable"
+	CodeSudoFailed                Code = "sudo_failed"
 )
 
 // Prerequisite names one node in the ordered prerequisite graph. A

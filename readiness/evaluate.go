@@ -179,8 +179,10 @@ func (e *evaluator) privilege() {
 		e.fail("sudo", PrereqPrivilege, "", CodeSudoTTYRequired, string(SudoTTYRequired), req)
 	case SudoNotPermitted:
 		e.fail("sudo", PrereqPrivilege, "", CodeSudoNotPermitted, string(SudoNotPermitted), req)
-	default: // SudoPasswordRequired and anything sudo did not make clear
-		e.fail("sudo", PrereqPrivilege, "", CodeSudoPasswordRequired, string(e.obs.Facts.Sudo), req)
+	case SudoPasswordRequired:
+		e.fail("sudo", PrereqPrivilege, "", CodeSudoPasswordRequired, string(SudoPasswordRequired), req)
+	default: // SudoFailed, or an outcome this version does not know
+		e.fail("sudo", PrereqPrivilege, "", CodeSudoFailed, string(e.obs.Facts.Sudo), req)
 	}
 }
 

@@ -219,6 +219,10 @@ func TestEvaluate(t *testing.T) {
 			state: StateNotReady, reasons: []rc{b(CodeSudoTTYRequired, "")},
 		},
 		{
+			name: "unrecognised sudo failure is said, not guessed", obs: probed(mutate(func(f *Facts) { f.Sudo = SudoFailed })), policy: Baseline(),
+			state: StateNotReady, reasons: []rc{b(CodeSudoFailed, "")},
+		},
+		{
 			name: "sudo missing", obs: probed(mutate(func(f *Facts) { f.Sudo = SudoMissing })), policy: Baseline(),
 			state: StateNotReady, reasons: []rc{b(CodeSudoMissing, "")},
 		},

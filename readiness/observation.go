@@ -62,6 +62,9 @@ const (
 	SudoPasswordRequired SudoOutcome = "password_required"
 	SudoNotPermitted     SudoOutcome = "not_permitted"
 	SudoTTYRequired      SudoOutcome = "tty_required"
+	// SudoFailed: sudo refused with a message the probe does not know
+	// (broken sudoers, a locked account, a PAM failure, ...).
+	SudoFailed SudoOutcome = "failed"
 )
 
 // ServiceState is a systemd unit's ActiveState as `systemctl is-active`

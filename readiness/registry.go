@@ -172,6 +172,12 @@ var registry = []CodeInfo{
 		Message:     "The control plane has no usable SSH key for this node.",
 		Remediation: "Configure the node's SSH private key in the control plane (or start an SSH agent with the key loaded for the CLI), then re-check.",
 	},
+	{
+		Code: CodeSudoFailed, Prerequisite: PrereqPrivilege, State: StateNotReady,
+		Severity: SeverityBlocking, Retryable: false,
+		Message:     "sudo refused for a reason it did not state in a way the probe recognises.",
+		Remediation: "Log in as USER and run sudo -n true to see sudo's own message. Common causes: a syntax error in sudoers (sudo visudo -c), a locked or expired account (sudo passwd -S USER; sudo chage -l USER), or a PAM account failure (sudo journalctl -t sudo).",
+	},
 }
 
 // Registry returns a copy of every reason code with its metadata, in

@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/crypto/ssh/agent"
 
+	"github.com/pressluft/runtime-readiness/readiness"
 	"github.com/pressluft/runtime-readiness/sshexec"
 )
 
@@ -136,8 +137,8 @@ func TestAgentUnavailable(t *testing.T) {
 			if !errors.Is(err, sshexec.ErrAgentUnavailable) {
 				t.Errorf("got %v, want ErrAgentUnavailable", err)
 			}
-			if got := sshexec.CodeOf(err); got != "" {
-				t.Errorf("got code %q, want none: a local agent problem says nothing about the node", got)
+			if got := sshexec.CodeOf(err); got != readiness.CodeSSHCredentialsUnavailable {
+				t.Errorf("got code %q, want %s: the control plane has no usable key", got, readiness.CodeSSHCredentialsUnavailable)
 			}
 		})
 	}

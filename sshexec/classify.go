@@ -14,26 +14,26 @@ import (
 
 // validateTarget checks t before any I/O; port is t.Port defaulted.
 func validateTarget(t Target, port int) error {
-	bad := func(detail string) error {
-		return &Error{Phase: PhaseConfig, Detail: detail, Err: ErrInvalidTarget}
+	bad := func(code readiness.Code, detail string) error {
+		return &Error{Phase: PhaseConfig, Code: code, Detail: detail, Err: ErrInvalidTarget}
 	}
 	switch {
 	case t.Host == "":
-		return bad("empty host")
+		return bad(readiness.CodeNodeAddressMissing, "empty host")
 	case strings.ContainsAny(t.Host, "[]/@ \t\r\n") || hasPort(t.Host):
-		return bad("host must be a bare hostname or IP address (no port, brackets or user)")
+		return bad(readiness.CodeNodeConfigInvalid, "host must be a bare hostname or IP address (no port, brackets or user)")
 	case t.User == "":
-		return bad("empty user")
+		return bad(readiness.CodeNodeConfigInvalid, "empty user")
 	case port < 1 || port > 65535:
-		return bad(fmt.Sprintf("port %d out of range", t.Port))
+		return bad(readiness.CodeNodeConfigInvalid, fmt.Sprintf("port %d out of range", t.Port))
 	case t.HostKeys == nil:
-		return bad("no host key policy")
+		return bad(readiness.CodeSSHHostKeyUnknown, "no host key policy: no key is pinned for this node")
 	case len(t.Signers) == 0 && !t.UseAgent:
-		return bad("no client keys and no agent")
+		return bad(readiness.CodeSSHCredentialsUnavailable, "no client keys and no agent")
 	}
 	for _, s := range t.Signers {
 		if s == nil {
-			return bad("nil signer")
+			return bad(readiness.CodeSSHCredentialsUnavailable, "nil signer")
 		}
 	}
 	return nil
@@ -64,7 +64,7 @@ func (r *run) ctxErr(ctx context.Context, phase Phase, cause error) *Error {
 	budget := r.budget.Round(time.Millisecond).String()
 	switch phase {
 	case PhaseConfig:
-		return wrap("the ssh agent did not answer within "+budget, "")
+		return wrap("the ssh agent did not answer within "+budget, readiness.CodeSSHCredentialsUnavailable)
 	case PhaseDNS:
 		return wrap("dns lookup did not finish within "+budget, readiness.CodeSSHHostUnresolvable)
 	case PhaseDial:

@@ -178,7 +178,7 @@ func (r *run) do(ctx context.Context) (*Result, error) {
 		signers = append(signers, as...)
 	}
 	if len(signers) == 0 {
-		return nil, &Error{Phase: PhaseConfig, Detail: "no client keys: the ssh agent holds none", Err: ErrAgentUnavailable}
+		return nil, &Error{Phase: PhaseConfig, Code: readiness.CodeSSHCredentialsUnavailable, Detail: "no client keys: the ssh agent holds none", Err: ErrAgentUnavailable}
 	}
 
 	addr := net.JoinHostPort(r.t.Host, strconv.Itoa(r.port))

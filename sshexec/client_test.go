@@ -306,16 +306,17 @@ func TestRunInvalidTarget(t *testing.T) {
 	tests := []struct {
 		name   string
 		mutate func(*sshexec.Target)
+		code   readiness.Code
 	}{
-		{"empty host", func(tg *sshexec.Target) { tg.Host = "" }},
-		{"host with port", func(tg *sshexec.Target) { tg.Host = "127.0.0.1:22" }},
-		{"bracketed host", func(tg *sshexec.Target) { tg.Host = "[::1]" }},
-		{"empty user", func(tg *sshexec.Target) { tg.User = "" }},
-		{"negative port", func(tg *sshexec.Target) { tg.Port = -1 }},
-		{"port too large", func(tg *sshexec.Target) { tg.Port = 65536 }},
-		{"nil host keys", func(tg *sshexec.Target) { tg.HostKeys = nil }},
-		{"no signers, no agent", func(tg *sshexec.Target) { tg.Signers = nil }},
-		{"nil signer", func(tg *sshexec.Target) { tg.Signers = []ssh.Signer{nil} }},
+		{"empty host", func(tg *sshexec.Target) { tg.Host = "" }, readiness.CodeNodeAddressMissing},
+		{"host with port", func(tg *sshexec.Target) { tg.Host = "127.0.0.1:22" }, readiness.CodeNodeConfigInvalid},
+		{"bracketed host", func(tg *sshexec.Target) { tg.Host = "[::1]" }, readiness.CodeNodeConfigInvalid},
+		{"empty user", func(tg *sshexec.Target) { tg.User = "" }, readiness.CodeNodeConfigInvalid},
+		{"negative port", func(tg *sshexec.Target) { tg.Port = -1 }, readiness.CodeNodeConfigInvalid},
+		{"port too large", func(tg *sshexec.Target) { tg.Port = 65536 }, readiness.CodeNodeConfigInvalid},
+		{"nil host keys", func(tg *sshexec.Target) { tg.HostKeys = nil }, readiness.CodeSSHHostKeyUnknown},
+		{"no signers, no agent", func(tg *sshexec.Target) { tg.Signers = nil }, readiness.CodeSSHCredentialsUnavailable},
+		{"nil signer", func(tg *sshexec.Target) { tg.Signers = []ssh.Signer{nil} }, readiness.CodeSSHCredentialsUnavailable},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -326,8 +327,8 @@ func TestRunInvalidTarget(t *testing.T) {
 				t.Errorf("got %v, want ErrInvalidTarget", err)
 			}
 			var e *sshexec.Error
-			if !errors.As(err, &e) || e.Phase != sshexec.PhaseConfig || e.Code != "" {
-				t.Errorf("got %#v, want a config-phase *Error without code", err)
+			if !errors.As(err, &e) || e.Phase != sshexec.PhaseConfig || e.Code != tt.code {
+				t.Errorf("got %#v, want a config-phase *Error with code %s", err, tt.code)
 			}
 			if res != nil {
 				t.Errorf("got result %+v, want nil", res)

@@ -78,8 +78,12 @@
 //	probe_interrupted      connection lost mid-command (no exit status),
 //	                       or the caller canceled the context
 //
-// Local problems carry no code: ErrInvalidTarget (nothing was dialed),
-// ErrAgentUnavailable, and an AcceptNew persist callback's error.
+// Problems found before dialing carry a code too, so a report never hides
+// them: an invalid Target wraps ErrInvalidTarget (nothing was dialed) with
+// node_address_missing, node_config_invalid, ssh_host_key_unknown (no host
+// key policy) or ssh_credentials_unavailable (no keys); an unusable agent
+// wraps ErrAgentUnavailable with ssh_credentials_unavailable; an AcceptNew
+// persist callback's error is ssh_host_key_unknown (the key was not pinned).
 // Cancellation wraps context.Canceled and timeouts wrap
 // context.DeadlineExceeded, for errors.Is. Key loading reports
 // ErrPassphraseRequired and ErrWrongPassphrase.

@@ -42,9 +42,9 @@ var (
 
 // Error is a failed Run, classified by phase and readiness code.
 //
-// Code is empty for local failures that say nothing about the node
-// (PhaseConfig: invalid target, unusable agent; or a persist callback that
-// failed). A Run canceled by its caller has Code
+// Code is set for every failure, local ones included (PhaseConfig: an
+// invalid target or an unusable agent; a persist callback that failed), so
+// a readiness report always names what went wrong. A Run canceled by its caller has Code
 // readiness.CodeProbeInterrupted and Err wrapping context.Canceled; a Run
 // that ran out of time wraps context.DeadlineExceeded.
 type Error struct {

@@ -180,7 +180,7 @@ func (h *hostKeyCheck) check(_ string, _ net.Addr, key ssh.PublicKey) error {
 	}
 	if h.know.persist != nil {
 		if err := h.know.persist(h.hostport, plainKey(key)); err != nil {
-			h.err = &Error{Phase: PhaseHostKey, Detail: "recording the new host key failed", Fingerprint: fp, Err: err}
+			h.err = &Error{Phase: PhaseHostKey, Code: readiness.CodeSSHHostKeyUnknown, Detail: "recording the new host key failed", Fingerprint: fp, Err: err}
 			return h.err
 		}
 	}

@@ -189,8 +189,8 @@ func TestAcceptNewPersistError(t *testing.T) {
 		t.Fatalf("got %v, want the persist error", err)
 	}
 	var e *sshexec.Error
-	if !errors.As(err, &e) || e.Phase != sshexec.PhaseHostKey || e.Code != "" {
-		t.Errorf("got %#v, want a hostkey-phase *Error without code", err)
+	if !errors.As(err, &e) || e.Phase != sshexec.PhaseHostKey || e.Code != readiness.CodeSSHHostKeyUnknown {
+		t.Errorf("got %#v, want a hostkey-phase *Error with code ssh_host_key_unknown: the key could not be pinned", err)
 	}
 	if res != nil {
 		t.Errorf("got result %+v, want nil", res)

@@ -10,6 +10,8 @@ import (
 
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/agent"
+
+	"github.com/pressluft/runtime-readiness/readiness"
 )
 
 // ParsePrivateKey parses a PEM-encoded private key (OpenSSH, PKCS#1,
@@ -70,7 +72,7 @@ func agentSigners(ctx context.Context, g *closer) ([]ssh.Signer, error) {
 		} else {
 			err = fmt.Errorf("%w: %w", ErrAgentUnavailable, err)
 		}
-		return &Error{Phase: PhaseConfig, Detail: detail, Err: err}
+		return &Error{Phase: PhaseConfig, Code: readiness.CodeSSHCredentialsUnavailable, Detail: detail, Err: err}
 	}
 	sock := os.Getenv("SSH_AUTH_SOCK")
 	if sock == "" {
