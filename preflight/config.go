@@ -57,7 +57,9 @@ type Config struct {
 	// Policy returns the policy an operation is checked against; nil
 	// means readiness.PolicyFor. It is called when an observation is
 	// first evaluated for an operation, not on every Check, so a changed
-	// policy takes effect with the next probe (within ReadyTTL).
+	// policy takes effect with the next probe (within ReadyTTL). It is
+	// called with a per-node lock held: it must be quick and must not
+	// call the Gate.
 	Policy func(readiness.Operation) readiness.Policy
 	// DefaultOperation is the operation whose policy decides a node's
 	// own state: Report, Refresh, Status and the Monitor. ""

@@ -633,3 +633,16 @@ func TestInvalidNodeConfig(t *testing.T) {
 		})
 	}
 }
+
+func TestOtherLifecycleValuesAreProbed(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	n := activeNode("n1")
+	n.Lifecycle = "unreachable" // the host's own node_status value
+	f.nodes.Put(n)
+	d, err := f.gate.Check(ctx, readiness.OperationSiteCreate, "n1")
+	require.NoError(t, err)
+	if !d.Admit || f.prober.count("n1") != 1 {
+		t.Fatalf("got admit=%v probes=%d, want a probe and admission", d.Admit, f.prober.count("n1"))
+	}
+}
