@@ -341,7 +341,7 @@ func inventoryOf(f *Facts) *Inventory {
 	sort.Strings(names)
 	for _, n := range names {
 		c := f.Components[n]
-		inv.Components = append(inv.Components, InventoryComponent{Name: n, Installed: c.Installed, Version: c.Version, Unit: c.Unit, Service: c.Service})
+		inv.Components = append(inv.Components, InventoryComponent{Name: n, Installed: c.Installed, Version: c.Version, Package: c.Package, Unit: c.Unit, Service: c.Service})
 	}
 	inv.PHPExtensions = append(inv.PHPExtensions, f.PHPExtensions...)
 	sort.Strings(inv.PHPExtensions)

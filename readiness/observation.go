@@ -117,6 +117,11 @@ type ComponentFacts struct {
 	// Version is the version the tool itself reports (nginx -v, ...),
 	// already extracted from its output, e.g. "1.24.0".
 	Version string
+	// Package is the full version of the installed Debian package that
+	// provides the component, e.g. "1:10.11.8-0ubuntu0.24.04.1" (Version
+	// is then its upstream part, "10.11.8"); "" when no installed package
+	// covers it and Version comes from the tool itself.
+	Package string
 	// Unit is the systemd unit the probe checked, if the component is a
 	// service (e.g. "php8.3-fpm").
 	Unit    string

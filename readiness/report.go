@@ -76,6 +76,7 @@ type InventoryComponent struct {
 	Name      string       `json:"name"`
 	Installed bool         `json:"installed"`
 	Version   string       `json:"version,omitempty"`
+	Package   string       `json:"package,omitempty"`
 	Unit      string       `json:"unit,omitempty"`
 	Service   ServiceState `json:"service,omitempty"`
 }
