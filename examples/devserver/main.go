@@ -1,0 +1,162 @@
+// Command devserver is a runnable example control plane built on the
+// runtime-readiness SDK: an HTTP API in front of an SQLite database (nodes,
+// sites, environments, jobs, audit log), the preflight gate and its
+// apihttp middleware refusing creates on nodes that are not ready, a
+// worker that re-checks readiness right before running each job over SSH,
+// and, by default, an in-process fleet of fake SSH nodes.
+//
+//	devserver [-addr 127.0.0.1:8080] [-db PATH] [-nodes FILE] [-mode enforce|warn]
+//	          [-monitor-interval 30s] [-acquire-step 5s] [-workers 2]
+//
+// -nodes FILE uses real SSH nodes instead of the fake fleet (see NodeSpec
+// for the format); an encrypted identity's passphrase comes from
+// $DEVSERVER_KEY_PASSPHRASE. Exit status: 0 after a clean shutdown
+// (SIGINT, SIGTERM), 1 on a runtime failure, 2 on bad flags or a bad
+// -nodes file.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/pressluft/runtime-readiness/preflight"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv)
+	stop()
+	os.Exit(code)
+}
+
+type options struct {
+	addr, db, nodes, mode string
+	cfg                   Config
+}
+
+// usageError is a bad flag or -nodes file: exit 2.
+type usageError struct{ error }
+
+func parseFlags(args []string, stderr io.Writer, getenv func(string) string) (options, error) {
+	var o options
+	fs := flag.NewFlagSet("devserver", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "listen address")
+	fs.StringVar(&o.db, "db", "", "SQLite database file (default: a temporary file removed on exit)")
+	fs.StringVar(&o.nodes, "nodes", "", "JSON file of real SSH nodes (default: an in-process fake fleet)")
+	fs.StringVar(&o.mode, "mode", "enforce", "gate mode: enforce or warn")
+	fs.DurationVar(&o.cfg.MonitorInterval, "monitor-interval", 30*time.Second, "how often every node is re-probed in the background")
+	fs.DurationVar(&o.cfg.AcquireStep, "acquire-step", 5*time.Second, "simulated provider: time spent in each of acquiring and provisioning")
+	fs.IntVar(&o.cfg.Workers, "workers", 2, "job worker goroutines")
+	if err := fs.Parse(args); err != nil {
+		return o, usageError{err}
+	}
+	if fs.NArg() > 0 {
+		return o, usageError{fmt.Errorf("devserver: unexpected arguments: %q", fs.Args())}
+	}
+	switch preflight.Mode(o.mode) {
+	case preflight.ModeEnforce, preflight.ModeWarn:
+	default:
+		return o, usageError{fmt.Errorf("devserver: -mode must be enforce or warn, not %q", o.mode)}
+	}
+	if o.cfg.MonitorInterval <= 0 || o.cfg.AcquireStep <= 0 || o.cfg.Workers <= 0 {
+		return o, usageError{errors.New("devserver: -monitor-interval, -acquire-step and -workers must be positive")}
+	}
+	o.cfg.Mode, o.cfg.DBPath = preflight.Mode(o.mode), o.db
+	if o.nodes != "" {
+		var pass []byte
+		if p := getenv("DEVSERVER_KEY_PASSPHRASE"); p != "" {
+			pass = []byte(p)
+		}
+		nodes, err := loadNodesFile(o.nodes, pass)
+		if err != nil {
+			return o, usageError{err}
+		}
+		o.cfg.Nodes = nodes
+	}
+	return o, nil
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+	o, err := parseFlags(args, stderr, getenv)
+	if err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(stderr, err)
+		}
+		return 2
+	}
+	o.cfg.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	ln, err := net.Listen("tcp", o.addr)
+	if err != nil {
+		fmt.Fprintln(stderr, "devserver:", err)
+		return 1
+	}
+	srv, err := New(o.cfg)
+	if err != nil {
+		ln.Close()
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	served := make(chan error, 1)
+	go func() { served <- hs.Serve(ln) }()
+	banner(stdout, "http://"+ln.Addr().String(), o.cfg.Mode, srv.Fleet())
+
+	code := 0
+	select {
+	case <-ctx.Done():
+	case err := <-served:
+		fmt.Fprintln(stderr, "devserver: serve:", err)
+		code = 1
+	}
+	fmt.Fprintln(stdout, "shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		hs.Close()
+	}
+	if code == 0 {
+		<-served // http.ErrServerClosed
+	}
+	if err := srv.Close(); err != nil {
+		fmt.Fprintln(stderr, "devserver: close:", err)
+		code = 1
+	}
+	return code
+}
+
+func banner(w io.Writer, url string, mode preflight.Mode, nodes []FleetEntry) {
+	fmt.Fprintf(w, "devserver listening on %s (mode %s)\n\nnodes:\n", url, mode)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, n := range nodes {
+		local := ""
+		if n.IsLocal {
+			local = "local, default"
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", n.Name, n.ID, n.Status, local)
+	}
+	tw.Flush()
+	id := "NODE_ID"
+	if len(nodes) > 0 {
+		id = nodes[0].ID
+	}
+	fmt.Fprintf(w, `
+try:
+  curl -s %[1]s/api/nodes
+  curl -s %[1]s/api/nodes/%[2]s/readiness
+  curl -s -XPOST %[1]s/api/sites -d '{"name":"Blog","slug":"blog"}'
+  curl -s -XPOST %[1]s/api/sites -d '{"name":"Shop","slug":"shop","node_id":"<a not-ready node id>"}'
+  curl -s %[1]s/api/jobs
+`, url, id)
+}

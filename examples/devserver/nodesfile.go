@@ -1,0 +1,251 @@
+package main
+
+import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/sha1"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path"
+	"strconv"
+	"strings"
+
+	"golang.org/x/crypto/ssh"
+
+	"github.com/pressluft/runtime-readiness/sshexec"
+)
+
+// NodeSpec is one entry of a -nodes file:
+//
+//	[{"name": "web-1", "host": "203.0.113.10", "port": 22, "user": "pressluft",
+//	  "identity_file": "/home/me/.ssh/pressluft_ed25519",
+//	  "known_hosts_file": "/home/me/.ssh/known_hosts"}]
+//
+// Exactly one of known_hosts_file and host_key (an authorized_keys-style
+// "ssh-ed25519 AAAA..." line) pins the node's host key: the server never
+// trusts an unknown key. is_local marks the control plane's own host,
+// the default node of POST /api/sites.
+type NodeSpec struct {
+	Name           string `json:"name"`
+	Host           string `json:"host"`
+	Port           int    `json:"port"` // 0 means 22
+	User           string `json:"user"`
+	IdentityFile   string `json:"identity_file"`
+	KnownHostsFile string `json:"known_hosts_file,omitempty"`
+	HostKey        string `json:"host_key,omitempty"`
+	IsLocal        bool   `json:"is_local,omitempty"`
+}
+
+// realNode is a NodeSpec with its keys loaded.
+type realNode struct {
+	spec     NodeSpec
+	signer   ssh.Signer
+	hostKeys []ssh.PublicKey
+}
+
+// errNodesFile is wrapped by every error of loadNodesFile: a bad file is
+// a usage error (exit 2).
+var errNodesFile = errors.New("devserver: -nodes")
+
+// loadNodesFile reads, validates and loads a -nodes file. passphrase
+// decrypts encrypted identity files (nil: none).
+func loadNodesFile(file string, passphrase []byte) ([]realNode, error) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", errNodesFile, err)
+	}
+	specs, err := parseNodes(data)
+	if err != nil {
+		return nil, fmt.Errorf("%w %s: %w", errNodesFile, file, err)
+	}
+	out := make([]realNode, 0, len(specs))
+	for i, s := range specs {
+		rn, err := loadNode(s, passphrase)
+		if err != nil {
+			return nil, fmt.Errorf("%w %s: node %d (%q): %w", errNodesFile, file, i+1, s.Name, err)
+		}
+		out = append(out, rn)
+	}
+	return out, nil
+}
+
+// parseNodes decodes and validates the JSON of a -nodes file, without
+// touching any key file.
+func parseNodes(data []byte) ([]NodeSpec, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	var specs []NodeSpec
+	if err := dec.Decode(&specs); err != nil {
+		return nil, fmt.Errorf("invalid JSON (want an array of nodes): %w", err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, errors.New("invalid JSON: trailing data after the array")
+	}
+	if len(specs) == 0 {
+		return nil, errors.New("no nodes")
+	}
+	names := map[string]bool{}
+	locals := 0
+	for i := range specs {
+		s := &specs[i]
+		if err := s.validate(); err != nil {
+			return nil, fmt.Errorf("node %d (%q): %w", i+1, s.Name, err)
+		}
+		if names[s.Name] {
+			return nil, fmt.Errorf("node %d: duplicate name %q", i+1, s.Name)
+		}
+		names[s.Name] = true
+		if s.IsLocal {
+			locals++
+		}
+	}
+	if locals > 1 {
+		return nil, errors.New("more than one node has is_local")
+	}
+	return specs, nil
+}
+
+func (s *NodeSpec) validate() error {
+	switch {
+	case s.Name == "" || len(s.Name) > 100:
+		return errors.New("name must be 1-100 characters")
+	case s.Host == "" || strings.ContainsAny(s.Host, "[]/@ \t\r\n"):
+		return errors.New("host must be a bare hostname or IP address")
+	case hostHasPort(s.Host):
+		return errors.New("host must not carry a port (use \"port\")")
+	case s.Port < 0 || s.Port > 65535:
+		return fmt.Errorf("port %d out of range", s.Port)
+	case s.User == "":
+		return errors.New("user is required")
+	case s.IdentityFile == "":
+		return errors.New("identity_file is required")
+	case (s.KnownHostsFile == "") == (s.HostKey == ""):
+		return errors.New("exactly one of known_hosts_file and host_key is required")
+	}
+	if s.Port == 0 {
+		s.Port = 22
+	}
+	return nil
+}
+
+func hostHasPort(h string) bool {
+	_, _, err := net.SplitHostPort(h)
+	return err == nil
+}
+
+func loadNode(s NodeSpec, passphrase []byte) (realNode, error) {
+	signer, err := sshexec.LoadPrivateKeyFile(s.IdentityFile, passphrase)
+	if err != nil {
+		return realNode{}, fmt.Errorf("identity_file: %w", err)
+	}
+	var keys []ssh.PublicKey
+	if s.HostKey != "" {
+		k, _, _, _, err := ssh.ParseAuthorizedKey([]byte(s.HostKey))
+		if err != nil {
+			return realNode{}, fmt.Errorf("host_key: %w", err)
+		}
+		keys = []ssh.PublicKey{k}
+	} else {
+		data, err := os.ReadFile(s.KnownHostsFile)
+		if err != nil {
+			return realNode{}, fmt.Errorf("known_hosts_file: %w", err)
+		}
+		if keys, err = knownHostKeys(data, s.Host, s.Port); err != nil {
+			return realNode{}, fmt.Errorf("known_hosts_file %s: %w", s.KnownHostsFile, err)
+		}
+		if len(keys) == 0 {
+			return realNode{}, fmt.Errorf("known_hosts_file %s: no key for %s", s.KnownHostsFile, knownHostsName(s.Host, s.Port))
+		}
+	}
+	return realNode{spec: s, signer: signer, hostKeys: keys}, nil
+}
+
+// knownHostsName is how known_hosts names host:port.
+func knownHostsName(host string, port int) string {
+	if port == 22 || port == 0 {
+		return host
+	}
+	return "[" + host + "]:" + strconv.Itoa(port)
+}
+
+// knownHostKeys returns the keys known_hosts data lists for host:port:
+// plain and wildcard patterns (with ! negation) and hashed (|1|) names.
+// @cert-authority lines are ignored; a key marked @revoked is dropped.
+// The gate pins the keys it returns.
+func knownHostKeys(data []byte, host string, port int) ([]ssh.PublicKey, error) {
+	name := knownHostsName(host, port)
+	var keys, revoked []ssh.PublicKey
+	for len(bytes.TrimSpace(data)) > 0 {
+		marker, hosts, key, _, rest, err := ssh.ParseKnownHosts(data)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		data = rest
+		switch {
+		case marker == "revoked":
+			revoked = append(revoked, key)
+		case marker != "":
+		case hostsMatch(hosts, name):
+			keys = append(keys, key)
+		}
+	}
+	out := keys[:0]
+	for _, k := range keys {
+		if !containsKey(revoked, k) {
+			out = append(out, k)
+		}
+	}
+	return out, nil
+}
+
+func containsKey(list []ssh.PublicKey, k ssh.PublicKey) bool {
+	for _, x := range list {
+		if bytes.Equal(x.Marshal(), k.Marshal()) {
+			return true
+		}
+	}
+	return false
+}
+
+func hostsMatch(patterns []string, name string) bool {
+	matched := false
+	for _, p := range patterns {
+		neg := strings.HasPrefix(p, "!")
+		p = strings.TrimPrefix(p, "!")
+		var ok bool
+		if strings.HasPrefix(p, "|1|") {
+			ok = hashedMatch(p, name)
+		} else {
+			ok, _ = path.Match(p, name)
+		}
+		if ok && neg {
+			return false
+		}
+		matched = matched || ok
+	}
+	return matched
+}
+
+// hashedMatch checks a "|1|salt|hash" entry: HMAC-SHA1 keyed by salt.
+func hashedMatch(p, name string) bool {
+	parts := strings.Split(p, "|")
+	if len(parts) != 4 {
+		return false
+	}
+	salt, err1 := base64.StdEncoding.DecodeString(parts[2])
+	sum, err2 := base64.StdEncoding.DecodeString(parts[3])
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	m := hmac.New(sha1.New, salt)
+	m.Write([]byte(name))
+	return hmac.Equal(m.Sum(nil), sum)
+}
