@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/oapi-codegen/runtime"
-	openapi_types "github.com/oapi-codegen/runtime/types"
 	"github.com/pressluft/runtime-readiness/readiness"
 )
 
@@ -69,6 +68,21 @@ func (e CheckStatus) Valid() bool {
 	case CheckStatusSkipped:
 		return true
 	case CheckStatusWarn:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ConflictErrorCode.
+const (
+	ConflictErrorCodeConflict ConflictErrorCode = "conflict"
+)
+
+// Valid indicates whether the value is a known member of the ConflictErrorCode enum.
+func (e ConflictErrorCode) Valid() bool {
+	switch e {
+	case ConflictErrorCodeConflict:
 		return true
 	default:
 		return false
@@ -384,16 +398,25 @@ type Check = readiness.Check
 // CheckStatus defines model for CheckStatus.
 type CheckStatus string
 
+// ConflictError A conflict other than readiness (a slug already taken, say).
+type ConflictError struct {
+	Code    ConflictErrorCode `json:"code"`
+	Message string            `json:"message"`
+}
+
+// ConflictErrorCode defines model for ConflictError.Code.
+type ConflictErrorCode string
+
 // CreateEnvironmentRequest defines model for CreateEnvironmentRequest.
 type CreateEnvironmentRequest struct {
 	Name string `json:"name"`
 
 	// NodeId The node to create the environment on; absent means the site's node.
-	NodeId              *openapi_types.UUID `json:"node_id,omitempty"`
-	PromotionPreset     PromotionPreset     `json:"promotion_preset"`
-	Slug                string              `json:"slug"`
-	SourceEnvironmentId *openapi_types.UUID `json:"source_environment_id,omitempty"`
-	Type                EnvironmentType     `json:"type"`
+	NodeId              *string         `json:"node_id,omitempty"`
+	PromotionPreset     PromotionPreset `json:"promotion_preset"`
+	Slug                string          `json:"slug"`
+	SourceEnvironmentId *string         `json:"source_environment_id,omitempty"`
+	Type                EnvironmentType `json:"type"`
 }
 
 // CreateNodeRequest defines model for CreateNodeRequest.
@@ -409,23 +432,23 @@ type CreateSiteRequest struct {
 	Name string `json:"name"`
 
 	// NodeId The node to create the site on; absent means the server's default node.
-	NodeId *openapi_types.UUID `json:"node_id,omitempty"`
-	Slug   string              `json:"slug"`
+	NodeId *string `json:"node_id,omitempty"`
+	Slug   string  `json:"slug"`
 }
 
 // Environment defines model for Environment.
 type Environment struct {
-	CreatedAt           *time.Time          `json:"created_at,omitempty"`
-	Id                  openapi_types.UUID  `json:"id"`
-	Name                string              `json:"name"`
-	NodeId              openapi_types.UUID  `json:"node_id"`
-	PromotionPreset     PromotionPreset     `json:"promotion_preset"`
-	SiteId              openapi_types.UUID  `json:"site_id"`
-	Slug                string              `json:"slug"`
-	SourceEnvironmentId *openapi_types.UUID `json:"source_environment_id,omitempty"`
-	Status              string              `json:"status"`
-	Type                EnvironmentType     `json:"type"`
-	UpdatedAt           *time.Time          `json:"updated_at,omitempty"`
+	CreatedAt           *time.Time      `json:"created_at,omitempty"`
+	Id                  string          `json:"id"`
+	Name                string          `json:"name"`
+	NodeId              string          `json:"node_id"`
+	PromotionPreset     PromotionPreset `json:"promotion_preset"`
+	SiteId              string          `json:"site_id"`
+	Slug                string          `json:"slug"`
+	SourceEnvironmentId *string         `json:"source_environment_id,omitempty"`
+	Status              string          `json:"status"`
+	Type                EnvironmentType `json:"type"`
+	UpdatedAt           *time.Time      `json:"updated_at,omitempty"`
 }
 
 // EnvironmentType defines model for EnvironmentType.
@@ -448,24 +471,24 @@ type InventoryComponent = readiness.InventoryComponent
 
 // Job defines model for Job.
 type Job struct {
-	CreatedAt     time.Time           `json:"created_at"`
-	EnvironmentId *openapi_types.UUID `json:"environment_id,omitempty"`
+	CreatedAt     time.Time `json:"created_at"`
+	EnvironmentId *string   `json:"environment_id,omitempty"`
 
 	// ErrorCode UPPER_SNAKE job error code, e.g. NODE_NOT_READY; null unless failed.
-	ErrorCode    *string             `json:"error_code,omitempty"`
-	ErrorMessage *string             `json:"error_message,omitempty"`
-	FinishedAt   *time.Time          `json:"finished_at,omitempty"`
-	Id           openapi_types.UUID  `json:"id"`
-	JobType      JobType             `json:"job_type"`
-	NodeId       *openapi_types.UUID `json:"node_id,omitempty"`
-	SiteId       *openapi_types.UUID `json:"site_id,omitempty"`
-	StartedAt    *time.Time          `json:"started_at,omitempty"`
-	Status       JobStatus           `json:"status"`
+	ErrorCode    *string    `json:"error_code,omitempty"`
+	ErrorMessage *string    `json:"error_message,omitempty"`
+	FinishedAt   *time.Time `json:"finished_at,omitempty"`
+	Id           string     `json:"id"`
+	JobType      JobType    `json:"job_type"`
+	NodeId       *string    `json:"node_id,omitempty"`
+	SiteId       *string    `json:"site_id,omitempty"`
+	StartedAt    *time.Time `json:"started_at,omitempty"`
+	Status       JobStatus  `json:"status"`
 }
 
 // JobAccepted defines model for JobAccepted.
 type JobAccepted struct {
-	JobId openapi_types.UUID `json:"job_id"`
+	JobId string `json:"job_id"`
 }
 
 // JobStatus defines model for JobStatus.
@@ -476,8 +499,8 @@ type JobType string
 
 // NodeAccepted defines model for NodeAccepted.
 type NodeAccepted struct {
-	JobId  openapi_types.UUID `json:"job_id"`
-	NodeId openapi_types.UUID `json:"node_id"`
+	JobId  string `json:"job_id"`
+	NodeId string `json:"node_id"`
 }
 
 // NodeNotReady The refusal of a create whose node is not ready. No job was queued.
@@ -570,20 +593,20 @@ type Severity string
 
 // Site defines model for Site.
 type Site struct {
-	CreatedAt *time.Time         `json:"created_at,omitempty"`
-	Id        openapi_types.UUID `json:"id"`
-	Name      string             `json:"name"`
+	CreatedAt *time.Time `json:"created_at,omitempty"`
+	Id        string     `json:"id"`
+	Name      string     `json:"name"`
 
 	// NodeId The node of the site's primary environment.
-	NodeId               *openapi_types.UUID `json:"node_id,omitempty"`
-	PrimaryEnvironmentId *openapi_types.UUID `json:"primary_environment_id,omitempty"`
-	Slug                 string              `json:"slug"`
-	Status               string              `json:"status"`
-	UpdatedAt            *time.Time          `json:"updated_at,omitempty"`
+	NodeId               *string    `json:"node_id,omitempty"`
+	PrimaryEnvironmentId *string    `json:"primary_environment_id,omitempty"`
+	Slug                 string     `json:"slug"`
+	Status               string     `json:"status"`
+	UpdatedAt            *time.Time `json:"updated_at,omitempty"`
 }
 
 // IdPathParam defines model for IdPathParam.
-type IdPathParam = openapi_types.UUID
+type IdPathParam = string
 
 // BadRequest defines model for BadRequest.
 type BadRequest = Error
@@ -640,22 +663,22 @@ func (t *NodeNotReadyOrConflict) MergeNodeNotReady(v NodeNotReady) error {
 	return err
 }
 
-// AsError returns the union data inside the NodeNotReadyOrConflict as a Error
-func (t NodeNotReadyOrConflict) AsError() (Error, error) {
-	var body Error
+// AsConflictError returns the union data inside the NodeNotReadyOrConflict as a ConflictError
+func (t NodeNotReadyOrConflict) AsConflictError() (ConflictError, error) {
+	var body ConflictError
 	err := json.Unmarshal(t.union, &body)
 	return body, err
 }
 
-// FromError overwrites any union data inside the NodeNotReadyOrConflict as the provided Error
-func (t *NodeNotReadyOrConflict) FromError(v Error) error {
+// FromConflictError overwrites any union data inside the NodeNotReadyOrConflict as the provided ConflictError
+func (t *NodeNotReadyOrConflict) FromConflictError(v ConflictError) error {
 	b, err := json.Marshal(v)
 	t.union = b
 	return err
 }
 
-// MergeError performs a merge with any union data inside the NodeNotReadyOrConflict, using the provided Error
-func (t *NodeNotReadyOrConflict) MergeError(v Error) error {
+// MergeConflictError performs a merge with any union data inside the NodeNotReadyOrConflict, using the provided ConflictError
+func (t *NodeNotReadyOrConflict) MergeConflictError(v ConflictError) error {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return err
