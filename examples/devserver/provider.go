@@ -30,7 +30,11 @@ type provider struct {
 	store *Store
 	fleet *fleet
 	step  time.Duration
-	log   *slog.Logger
+	// wait, if not nil, replaces sleeping one step before a node moves to
+	// next (tests drive acquisitions with it); it returns false when ctx
+	// ends first.
+	wait func(ctx context.Context, nodeID, next string) bool
+	log  *slog.Logger
 	// activated runs when a node becomes active (the server refreshes its
 	// readiness so the dashboard shows it without waiting for the
 	// monitor). It must return when ctx ends.
@@ -116,7 +120,7 @@ func (p *provider) run(nodeID, jobID string, n *sshtest.Node) {
 		{nodeActive, ""},
 	}
 	for _, s := range steps {
-		if !sleep(p.ctx, p.step) {
+		if !p.pause(nodeID, s.status) {
 			p.abandon(nodeID, job)
 			return
 		}
@@ -132,6 +136,13 @@ func (p *provider) run(nodeID, jobID string, n *sshtest.Node) {
 	if err := p.store.finishJob(p.ctx, job, jobSucceeded, "", ""); err != nil {
 		p.log.Error("devserver: provider", "job", jobID, "error", err)
 	}
+}
+
+func (p *provider) pause(nodeID, next string) bool {
+	if p.wait != nil {
+		return p.wait(p.ctx, nodeID, next)
+	}
+	return sleep(p.ctx, p.step)
 }
 
 // abandon records an acquisition the server stopped: the job is

@@ -47,6 +47,10 @@ type Config struct {
 	WorkerPaused bool
 	// Logger receives operational logs; nil means none.
 	Logger *slog.Logger
+
+	// acquireWait, if not nil, replaces the provider's sleep before each
+	// step of an acquisition (tests).
+	acquireWait func(ctx context.Context, nodeID, next string) bool
 }
 
 func (c Config) withDefaults() Config {
@@ -128,6 +132,7 @@ func New(cfg Config) (s *Server, err error) {
 		return s, err
 	}
 	s.prov = newProvider(s.store, s.fleet, cfg.AcquireStep, cfg.Logger)
+	s.prov.wait = cfg.acquireWait
 	s.prov.activated = func(ctx context.Context, nodeID string) {
 		_, _ = s.gate.Refresh(ctx, nodeID) // warm the cache for the dashboard
 	}
