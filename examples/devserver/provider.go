@@ -10,7 +10,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/pressluft/runtime-readiness/examples/devserver/internal/apihttp"
+	"github.com/pressluft/runtime-readiness/apihttp"
 	"github.com/pressluft/runtime-readiness/sshexec/sshtest"
 )
 

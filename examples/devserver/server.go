@@ -12,7 +12,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/pressluft/runtime-readiness/examples/devserver/internal/apihttp"
+	"github.com/pressluft/runtime-readiness/apihttp"
 	"github.com/pressluft/runtime-readiness/preflight"
 	"github.com/pressluft/runtime-readiness/probe"
 	"github.com/pressluft/runtime-readiness/readiness"

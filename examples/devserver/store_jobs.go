@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/pressluft/runtime-readiness/examples/devserver/internal/apihttp"
+	"github.com/pressluft/runtime-readiness/apihttp"
 	"github.com/pressluft/runtime-readiness/preflight"
 	"github.com/pressluft/runtime-readiness/readiness"
 )
