@@ -10,6 +10,10 @@
 # set-up opens no listening port and works in a container without systemd.
 # The tests read the host's real state, whatever it is.
 #
+# The tests make a package absent for one case by removing unzip with dpkg
+# and reinstalling it from a .deb this script keeps in $debdir (apt's own
+# cache is emptied by Docker images' docker-clean hook).
+#
 # wp-cli is not installed: Debian 12 has no wp-cli package, and the tests
 # expect runtime_component_missing for it wherever `wp` is absent.
 set -euo pipefail
@@ -28,6 +32,9 @@ packages=(
   nginx redis-server php-fpm php-redis mariadb-server fail2ban rsync unzip curl
 )
 
+debdir=/var/cache/pressluft-realhost
+absent_pkg=unzip
+
 missing=()
 for p in "${packages[@]}"; do
   status=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
@@ -45,13 +52,17 @@ ensure_run_sshd() {
   fi
 }
 
-if [ "${#missing[@]}" -eq 0 ]; then
+have_deb() {
+  compgen -G "$debdir/${absent_pkg}_*.deb" >/dev/null
+}
+
+if [ "${#missing[@]}" -eq 0 ] && have_deb; then
   ensure_run_sshd
   echo "realhost-setup: all packages present: ${packages[*]}"
   exit 0
 fi
 
-echo "realhost-setup: installing: ${missing[*]}"
+echo "realhost-setup: missing packages: ${missing[*]:-none}"
 start=$(date +%s)
 
 created_policy=
@@ -74,10 +85,21 @@ trap cleanup EXIT
 export DEBIAN_FRONTEND=noninteractive
 echo "realhost-setup: apt-get update"
 apt-get update -q
-echo "realhost-setup: apt-get install --no-install-recommends ${missing[*]}"
-apt-get install -y -q --no-install-recommends \
-  -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
-  "${missing[@]}"
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "realhost-setup: apt-get install --no-install-recommends ${missing[*]}"
+  apt-get install -y -q --no-install-recommends \
+    -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
+    "${missing[@]}"
+fi
+
+if ! have_deb; then
+  # The installed version if the mirror still has it, else the candidate.
+  v=$(dpkg-query -W -f='${Version}' "$absent_pkg")
+  echo "realhost-setup: apt-get download $absent_pkg into $debdir"
+  mkdir -p -m 0755 "$debdir"
+  (cd "$debdir" && { apt-get download -q "$absent_pkg=$v" 2>/dev/null || apt-get download -q "$absent_pkg"; })
+  chown -R root:root "$debdir"
+fi
 
 ensure_run_sshd
 echo "realhost-setup: done in $(($(date +%s) - start))s"
