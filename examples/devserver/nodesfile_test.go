@@ -1,0 +1,221 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha1"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"golang.org/x/crypto/ssh"
+
+	"github.com/pressluft/runtime-readiness/sshexec/sshtest"
+)
+
+// keyFile writes a fresh ed25519 identity and returns its path and
+// public key.
+func keyFile(t *testing.T, dir string) (string, ssh.PublicKey) {
+	t.Helper()
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	require.NoError(t, err)
+	block, err := ssh.MarshalPrivateKey(priv, "")
+	require.NoError(t, err)
+	path := filepath.Join(dir, "id_ed25519")
+	require.NoError(t, os.WriteFile(path, pem.EncodeToMemory(block), 0o600))
+	sp, err := ssh.NewPublicKey(pub)
+	require.NoError(t, err)
+	return path, sp
+}
+
+func hostKeyLine(t *testing.T) (string, ssh.PublicKey) {
+	t.Helper()
+	pub, _, err := ed25519.GenerateKey(rand.Reader)
+	require.NoError(t, err)
+	k, err := ssh.NewPublicKey(pub)
+	require.NoError(t, err)
+	return strings.TrimSpace(string(ssh.MarshalAuthorizedKey(k))), k
+}
+
+func hashed(name string) string {
+	salt := []byte("0123456789abcdefghij")
+	m := hmac.New(sha1.New, salt)
+	m.Write([]byte(name))
+	return "|1|" + base64.StdEncoding.EncodeToString(salt) + "|" + base64.StdEncoding.EncodeToString(m.Sum(nil))
+}
+
+func writeFile(t *testing.T, dir, name, content string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	require.NoError(t, os.WriteFile(p, []byte(content), 0o600))
+	return p
+}
+
+func TestLoadNodesFileGood(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	id, _ := keyFile(t, dir)
+	lineA, keyA := hostKeyLine(t)
+	lineB, keyB := hostKeyLine(t)
+	lineC, keyC := hostKeyLine(t)
+	lineR, _ := hostKeyLine(t)
+	kh := writeFile(t, dir, "known_hosts", strings.Join([]string{
+		"# comment",
+		"web-1.example.com,203.0.113.10 " + lineA,
+		hashed("[203.0.113.11]:2222") + " " + lineB,
+		"*.example.org,!bad.example.org " + lineC,
+		"@cert-authority *.example.com " + lineR,
+		"203.0.113.10 " + lineR, // revoked below: never pinned
+		"@revoked * " + lineR,
+		"",
+	}, "\n"))
+	specs := []NodeSpec{
+		{Name: "web-1", Host: "203.0.113.10", User: "pressluft", IdentityFile: id, KnownHostsFile: kh, IsLocal: true},
+		{Name: "web-2", Host: "203.0.113.11", Port: 2222, User: "pressluft", IdentityFile: id, KnownHostsFile: kh},
+		{Name: "web-3", Host: "good.example.org", User: "pressluft", IdentityFile: id, KnownHostsFile: kh},
+		{Name: "web-4", Host: "198.51.100.7", User: "deploy", IdentityFile: id, HostKey: lineA},
+	}
+	data, err := json.Marshal(specs)
+	require.NoError(t, err)
+	nodes, err := loadNodesFile(writeFile(t, dir, "nodes.json", string(data)), nil)
+	require.NoError(t, err)
+	require.Len(t, nodes, 4)
+	want := [][]ssh.PublicKey{{keyA}, {keyB}, {keyC}, {keyA}}
+	for i, n := range nodes {
+		require.Equal(t, specs[i].Name, n.spec.Name)
+		require.NotNil(t, n.signer)
+		require.Len(t, n.hostKeys, len(want[i]), "node %s", n.spec.Name)
+		for j, k := range want[i] {
+			if !bytes.Equal(k.Marshal(), n.hostKeys[j].Marshal()) {
+				t.Errorf("node %s: got another host key than the file pins", n.spec.Name)
+			}
+		}
+	}
+	require.Equal(t, 22, nodes[0].spec.Port, "port 0 means 22")
+	require.True(t, nodes[0].spec.IsLocal)
+}
+
+func TestLoadNodesFileBad(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	id, _ := keyFile(t, dir)
+	line, _ := hostKeyLine(t)
+	kh := writeFile(t, dir, "known_hosts", "other.example.com "+line+"\n")
+	notKey := writeFile(t, dir, "not_a_key", "hello\n")
+	node := func(mod func(m map[string]any)) map[string]any {
+		m := map[string]any{"name": "web-1", "host": "203.0.113.10", "user": "pressluft", "identity_file": id, "host_key": line}
+		if mod != nil {
+			mod(m)
+		}
+		return m
+	}
+	enc := func(v any) string {
+		b, err := json.Marshal(v)
+		require.NoError(t, err)
+		return string(b)
+	}
+	cases := []struct {
+		name, content, want string
+	}{
+		{"not JSON", "nodes: [web-1]", "invalid JSON"},
+		{"object, not array", enc(node(nil)), "invalid JSON"},
+		{"trailing data", enc([]any{node(nil)}) + " []", "trailing data"},
+		{"empty", "[]", "no nodes"},
+		{"unknown field", enc([]any{node(func(m map[string]any) { m["password"] = "x" })}), "unknown field"},
+		{"no name", enc([]any{node(func(m map[string]any) { delete(m, "name") })}), "name must be"},
+		{"no host", enc([]any{node(func(m map[string]any) { delete(m, "host") })}), "host must be"},
+		{"host with port", enc([]any{node(func(m map[string]any) { m["host"] = "203.0.113.10:22" })}), "must not carry a port"},
+		{"host with user", enc([]any{node(func(m map[string]any) { m["host"] = "root@203.0.113.10" })}), "host must be"},
+		{"port out of range", enc([]any{node(func(m map[string]any) { m["port"] = 70000 })}), "out of range"},
+		{"no user", enc([]any{node(func(m map[string]any) { delete(m, "user") })}), "user is required"},
+		{"no identity", enc([]any{node(func(m map[string]any) { delete(m, "identity_file") })}), "identity_file is required"},
+		{"no host key", enc([]any{node(func(m map[string]any) { delete(m, "host_key") })}), "exactly one of"},
+		{"both host keys", enc([]any{node(func(m map[string]any) { m["known_hosts_file"] = kh })}), "exactly one of"},
+		{"duplicate name", enc([]any{node(nil), node(nil)}), "duplicate name"},
+		{"two local", enc([]any{node(func(m map[string]any) { m["is_local"] = true }),
+			node(func(m map[string]any) { m["name"], m["is_local"] = "web-2", true })}), "is_local"},
+		{"identity missing", enc([]any{node(func(m map[string]any) { m["identity_file"] = filepath.Join(dir, "nope") })}), "identity_file"},
+		{"identity not a key", enc([]any{node(func(m map[string]any) { m["identity_file"] = notKey })}), "identity_file"},
+		{"bad host_key", enc([]any{node(func(m map[string]any) { m["host_key"] = "ssh-ed25519 notbase64!" })}), "host_key"},
+		{"known_hosts missing", enc([]any{node(func(m map[string]any) {
+			delete(m, "host_key")
+			m["known_hosts_file"] = filepath.Join(dir, "nope")
+		})}), "known_hosts_file"},
+		{"known_hosts without the host", enc([]any{node(func(m map[string]any) {
+			delete(m, "host_key")
+			m["known_hosts_file"] = kh
+		})}), "no key for 203.0.113.10"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			path := writeFile(t, t.TempDir(), "nodes.json", c.content)
+			_, err := loadNodesFile(path, nil)
+			require.Error(t, err)
+			require.True(t, errors.Is(err, errNodesFile), "got %v, want errNodesFile", err)
+			require.Contains(t, err.Error(), c.want)
+
+			var stdout, stderr bytes.Buffer
+			code := run(context.Background(), []string{"-nodes", path}, &stdout, &stderr, func(string) string { return "" })
+			if code != 2 {
+				t.Errorf("got exit %d, want 2", code)
+			}
+			require.Contains(t, stderr.String(), c.want)
+		})
+	}
+	t.Run("file missing", func(t *testing.T) {
+		_, err := loadNodesFile(filepath.Join(dir, "absent.json"), nil)
+		require.ErrorIs(t, err, errNodesFile)
+		require.ErrorIs(t, err, os.ErrNotExist)
+	})
+}
+
+func TestBadFlags(t *testing.T) {
+	t.Parallel()
+	for _, args := range [][]string{
+		{"-mode", "audit"},
+		{"-workers", "0"},
+		{"-bogus"},
+		{"extra"},
+	} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			if code := run(context.Background(), args, &stdout, &stderr, func(string) string { return "" }); code != 2 {
+				t.Errorf("got exit %d, want 2 (stderr %q)", code, stderr.String())
+			}
+		})
+	}
+}
+
+// A -nodes fleet is probed and runs jobs like the fake one: here the
+// "real" node is a fake node that accepts the file's identity.
+func TestRealNodesFleet(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	id, pub := keyFile(t, dir)
+	p := sshtest.ReadyProfile()
+	p.AuthorizedKeys = []ssh.PublicKey{pub}
+	fake := sshtest.NewNodeT(t, p)
+	spec := []NodeSpec{{
+		Name: "web-1", Host: "127.0.0.1", Port: fake.Port(), User: sshtest.DefaultUser, IdentityFile: id,
+		HostKey: string(ssh.MarshalAuthorizedKey(fake.HostKey())), IsLocal: true,
+	}}
+	data, err := json.Marshal(spec)
+	require.NoError(t, err)
+	nodes, err := loadNodesFile(writeFile(t, dir, "nodes.json", string(data)), nil)
+	require.NoError(t, err)
+
+	s, _ := testServer(t, func(c *Config) { c.Nodes = nodes })
+	require.Len(t, s.Fleet(), 1)
+	j := waitJob(t, s, createSite(t, s, map[string]string{"name": "Blog", "slug": "blog"}))
+	require.Equal(t, jobSucceeded, j.Status, "job: %+v", j)
+	require.True(t, ranJobCommand(fake))
+}
