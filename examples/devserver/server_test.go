@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
@@ -374,4 +376,47 @@ func TestShutdownLeavesNoGoroutine(t *testing.T) {
 		buf := make([]byte, 1<<20)
 		t.Fatalf("got %d goroutines after Close, want <= %d\n%s", got, base, buf[:runtime.Stack(buf, true)])
 	}
+}
+
+// With real (millisecond) provider steps, the fleet's acquiring node
+// becomes ready on its own.
+func TestFleetAcquiringNodeBecomesReady(t *testing.T) {
+	t.Parallel()
+	s, _ := testServer(t, func(c *Config) {
+		c.acquireWait = nil
+		c.AcquireStep = 10 * time.Millisecond
+	})
+	id := nodeNamed(t, s, "acquiring")
+	r := pollReport(t, func() readiness.Report {
+		res := do(t, s, "POST", "/api/nodes/"+id+"/readiness/refresh", "")
+		require.Equal(t, http.StatusOK, res.Status, "body: %s", res.Body)
+		var r readiness.Report
+		res.json(t, &r)
+		return r
+	}, func(r readiness.Report) bool { return r.State == readiness.StateReady })
+	require.Equal(t, readiness.StateReady, r.State, "reasons: %+v", r.Reasons)
+}
+
+// A -db file survives a restart: sites, jobs and node ids are kept, and a
+// job left running by the previous process goes back to the queue.
+func TestPersistentDatabase(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "dev.db")
+	cfg := func(c *Config) { c.DBPath = path; c.WorkerPaused = true }
+	s1, _ := testServer(t, cfg)
+	jobID := createSite(t, s1, map[string]string{"name": "Blog", "slug": "blog"})
+	ready := nodeNamed(t, s1, "ready-1")
+	_, err := s1.store.w.Exec(`UPDATE jobs SET status = 'running', locked_by = 'gone' WHERE id = ?`, jobID)
+	require.NoError(t, err)
+	require.NoError(t, s1.Close())
+	_, err = os.Stat(path)
+	require.NoError(t, err, "a -db file is kept")
+
+	s2, _ := testServer(t, func(c *Config) { c.DBPath = path })
+	require.Equal(t, ready, nodeNamed(t, s2, "ready-1"), "node ids survive a restart")
+	j := waitJob(t, s2, jobID)
+	require.Equal(t, jobSucceeded, j.Status, "job: %+v", j)
+	var sites []Site
+	do(t, s2, "GET", "/api/sites", "").json(t, &sites)
+	require.Len(t, sites, 1)
 }

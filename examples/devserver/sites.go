@@ -107,7 +107,12 @@ func (h *hostAPI) createSite(w http.ResponseWriter, r *http.Request) {
 	nodeID := in.NodeID
 	if nodeID == "" {
 		var err error
-		if nodeID, err = h.defaultNode(r); err != nil {
+		nodeID, err = h.defaultNode(r)
+		if errors.Is(err, errNotFound) {
+			badRequest(w, "node_id is required: there is no default node")
+			return
+		}
+		if err != nil {
 			h.internalError(w, r, err)
 			return
 		}

@@ -11,6 +11,7 @@ import (
 
 	_ "modernc.org/sqlite" // the pure-Go SQLite driver; only the example imports it
 
+	"github.com/pressluft/runtime-readiness/apihttp"
 	"github.com/pressluft/runtime-readiness/preflight"
 	"github.com/pressluft/runtime-readiness/readiness"
 )
@@ -292,7 +293,7 @@ func (s *Store) defaultNode(ctx context.Context) (string, error) {
 	err := s.r.QueryRowContext(ctx, `SELECT id FROM nodes WHERE status != 'decommissioned'
 		ORDER BY is_local DESC, created_at, rowid LIMIT 1`).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
-		return "", fmt.Errorf("%w: no node is registered", errNotFound)
+		return "", fmt.Errorf("%w: %w: no node is registered", errNotFound, apihttp.ErrNotFound)
 	}
 	if err != nil {
 		return "", fmt.Errorf("devserver: default node: %w", err)
