@@ -193,26 +193,54 @@ func onProbePath(name string) bool {
 
 // sudoExpectation is what `sudo -n true` must tell the probe for user,
 // derived from what root's `sudo -l -U user` says the user may do.
+//
+// sudo authenticates before it refuses a command the policy does not
+// allow, so with -n a user outside sudoers, or allowed other commands
+// only, is told a password is required; only a user who needs no
+// authentication (!authenticate) hears that true is not allowed.
 func sudoExpectation(ctx context.Context, user string) (readiness.SudoOutcome, string, error) {
 	out, err := runCmd(ctx, "sudo", "-l", "-U", user)
 	if err != nil {
 		return "", out, err
 	}
-	defaults, rules, _ := strings.Cut(out, "may run the following commands")
-	switch {
-	case strings.Contains(out, "is not allowed to run sudo"):
-		// Not in sudoers. sudo -n authenticates before it consults the
-		// policy for the command, so the user is asked for a password
-		// first, which -n refuses.
-		return readiness.SudoPasswordRequired, out, nil
-	case strings.Contains(defaults, "requiretty"):
-		return readiness.SudoTTYRequired, out, nil
-	case strings.Contains(rules, "NOPASSWD: ALL"):
-		return readiness.SudoOK, out, nil
-	case strings.Contains(rules, ") ALL"):
+	if strings.Contains(out, "is not allowed to run sudo") {
 		return readiness.SudoPasswordRequired, out, nil
 	}
-	return "", out, fmt.Errorf("sudo -l -U %s: unexpected output", user)
+	defaults, rules, ok := strings.Cut(out, "may run the following commands")
+	if !ok {
+		return "", out, fmt.Errorf("sudo -l -U %s: unexpected output", user)
+	}
+	noAuth := strings.Contains(defaults, "!authenticate")
+	allowsAll, allowsAllNoPasswd := false, false
+	for line := range strings.SplitSeq(rules, "\n") {
+		line = strings.TrimSpace(line)
+		i := strings.IndexByte(line, ')')
+		if !strings.HasPrefix(line, "(") || i < 0 {
+			continue
+		}
+		cmd := strings.TrimSpace(line[i+1:])
+		nopasswd := false
+		for _, tag := range []string{"NOPASSWD:", "PASSWD:", "SETENV:", "NOSETENV:", "EXEC:", "NOEXEC:"} {
+			if rest, ok := strings.CutPrefix(cmd, tag); ok {
+				cmd = strings.TrimSpace(rest)
+				nopasswd = nopasswd || tag == "NOPASSWD:"
+			}
+		}
+		if cmd == "ALL" {
+			allowsAll = true
+			allowsAllNoPasswd = allowsAllNoPasswd || nopasswd
+		}
+	}
+	switch {
+	case strings.Contains(defaults, "requiretty"):
+		return readiness.SudoTTYRequired, out, nil
+	case allowsAll && (allowsAllNoPasswd || noAuth):
+		return readiness.SudoOK, out, nil
+	case !allowsAll && noAuth:
+		return readiness.SudoNotPermitted, out, nil
+	default:
+		return readiness.SudoPasswordRequired, out, nil
+	}
 }
 
 // reason is the part of a readiness.Reason the tests compare.

@@ -2,6 +2,7 @@ package realhost
 
 import (
 	"context"
+	"os"
 	"strings"
 	"testing"
 
@@ -41,6 +42,8 @@ func TestRealOutputs(t *testing.T) {
 			{rolePassword, 1, "sudo: a password is required\n"},
 			{roleNoSudo, 1, "sudo: a password is required\n"},
 			{roleTTY, 1, "sudo: sorry, you must have a tty to run sudo\n"},
+			{roleLimited, 1, "sudo: a password is required\n"},
+			{roleNoAuth, 1, "Sorry, user " + f.accounts[roleNoAuth].Name + " is not allowed to execute '/usr/bin/true' as root on " + shortHostname(t) + ".\n"},
 		} {
 			res := rawRun(t, f.target(f.accounts[c.role], nil), "sudo -n true </dev/null\n")
 			t.Logf("%s: sudo -n true: exit %d, stderr %q", c.role, res.ExitStatus, res.Stderr)
@@ -95,4 +98,13 @@ done
 		}
 		require.Equal(t, 0, res.ExitStatus)
 	})
+}
+
+// shortHostname is the host name as sudo prints it (without -with-fqdn
+// resolution: up to the first dot).
+func shortHostname(t *testing.T) string {
+	h, err := os.Hostname()
+	require.NoError(t, err)
+	h, _, _ = strings.Cut(h, ".")
+	return h
 }

@@ -180,7 +180,7 @@ func TestServicesWithoutSystemd(t *testing.T) {
 func TestSudoPolicies(t *testing.T) {
 	f := requireFixture(t)
 	t.Parallel()
-	for _, r := range []role{roleNopasswd, rolePassword, roleNoSudo, roleTTY} {
+	for _, r := range []role{roleNopasswd, rolePassword, roleNoSudo, roleTTY, roleLimited, roleNoAuth} {
 		t.Run(string(r), func(t *testing.T) {
 			t.Parallel()
 			a := f.accounts[r]

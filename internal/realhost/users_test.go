@@ -28,9 +28,13 @@ const (
 	roleTTY      role = "tty"      // Defaults:USER requiretty + NOPASSWD
 	roleNoisy    role = "noisy"    // NOPASSWD, ~/.bashrc prints a greeting
 	roleCounted  role = "counted"  // NOPASSWD, for the connection count
+	// roleLimited may run one command without a password, not true.
+	roleLimited role = "limited" // USER ALL=(ALL) NOPASSWD: /usr/bin/apt-get
+	// roleNoAuth may run one command and never authenticates.
+	roleNoAuth role = "noauth" // Defaults:USER !authenticate + USER ALL=(ALL) /usr/bin/apt-get
 )
 
-var roles = []role{roleNopasswd, rolePassword, roleNoSudo, roleNologin, roleTTY, roleNoisy, roleCounted}
+var roles = []role{roleNopasswd, rolePassword, roleNoSudo, roleNologin, roleTTY, roleNoisy, roleCounted, roleLimited, roleNoAuth}
 
 // account is a real local user with a client key authorized for it.
 type account struct {
@@ -48,6 +52,10 @@ func (a account) sudoers() string {
 		return ""
 	case roleTTY:
 		return "Defaults:" + a.Name + " requiretty\n" + a.Name + " ALL=(ALL) NOPASSWD:ALL\n"
+	case roleLimited:
+		return a.Name + " ALL=(ALL) NOPASSWD: /usr/bin/apt-get\n"
+	case roleNoAuth:
+		return "Defaults:" + a.Name + " !authenticate\n" + a.Name + " ALL=(ALL) /usr/bin/apt-get\n"
 	default:
 		return a.Name + " ALL=(ALL) NOPASSWD:ALL\n"
 	}
