@@ -22,13 +22,16 @@
 // a missing, old or inactive component, Debian 12, nologin, ...);
 // Profiles lists them all by name for table tests and CLIs.
 //
-// For each exec the node writes, under a new directory that the command
-// sees as $PRESSLUFT_PROBE_ROOT: etc/os-release, run/systemd/system/ (only
-// with systemd), and #!/bin/sh stubs built from shell builtins only, at the
-// real Ubuntu paths:
+// For each profile the node writes, under a directory that its commands
+// see as $PRESSLUFT_PROBE_ROOT: etc/os-release, run/systemd/system/ (only
+// with systemd), php-fpm's conf.d with one ini file per loadable
+// extension (etc/php/X.Y/fpm/conf.d/20-redis.ini, ...; see PHPConfD), and
+// #!/bin/sh stubs built from shell builtins only, at the real Ubuntu paths
+// (or a Component's Path):
 //
 //	/usr/bin/sudo            sudo -n CMD per Profile.Sudo, with sudo's real messages
 //	/usr/bin/systemctl       is-active UNIT... (or the "not booted with systemd" error)
+//	/usr/bin/dpkg-query      -W [-f FORMAT] PATTERN... over Profile.Packages (Debian-based OS only)
 //	/usr/sbin/nginx          -v, -V (on stderr)
 //	/usr/sbin/php-fpmX.Y     -v, -m
 //	/usr/sbin/mariadbd       --version
@@ -41,9 +44,14 @@
 //
 // The stubs print what the real tools print, byte for byte, for those
 // invocations; any other invocation prints "sshtest: the TOOL stub does not
-// simulate: ARGS" on stderr and exits 2. No other utility exists in the
-// root. The command's environment is only PATH=/usr/bin:/bin, HOME (a
-// temporary directory), PRESSLUFT_PROBE_ROOT, USER and LOGNAME.
+// simulate: ARGS" on stderr and exits 2. dpkg-query is generic, like the
+// real one: it lists the profile's packages (each component's Package,
+// plus ExtraPackages) for any patterns and format (DpkgQueryScript). No
+// other utility exists in the root. The command's environment is only
+// PATH=/usr/bin:/bin, HOME (a temporary directory), PRESSLUFT_PROBE_ROOT,
+// USER and LOGNAME. The root is built on the first exec that needs it and
+// shared by every later exec of the same profile and user (until
+// SetProfile): commands must not change it.
 //
 // # Faults
 //
@@ -58,7 +66,9 @@
 //
 // Like httptest.ResponseRecorder, a Node records what it saw:
 // Connections counts accepted TCP connections and Execs returns the exec
-// requests (user, command, time, whether refused). Reset forgets both.
+// requests (user, command, time, whether refused, and the size and SHA-256
+// of the stdin sent, so a test can check which script ran). Reset forgets
+// both.
 //
 // # Lifecycle
 //
@@ -78,7 +88,7 @@
 //
 // # Cost
 //
-// A node costs a listener, two key pairs and a temp dir. Each exec writes
-// about a dozen small files and forks /bin/sh plus one shell per stub
-// invoked; a full probe run takes milliseconds.
+// A node costs a listener, two key pairs and a temp dir. The first exec of
+// a profile writes a few dozen small files; every exec forks /bin/sh plus
+// one shell per stub invoked. A full probe run takes milliseconds.
 package sshtest

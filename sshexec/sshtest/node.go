@@ -29,6 +29,15 @@ type Exec struct {
 	Time time.Time
 	// Refused is true when the node refused the request (ExecRefused).
 	Refused bool
+	// StdinBytes and StdinSHA256 are the size and SHA-256 of the stdin
+	// the client sent for the command. They are recorded when the command
+	// exits, before the client gets its exit status (so they hold every
+	// byte the command read), and again when the client's stdin ends.
+	// Both are zero until the command has run, and stay zero for
+	// requests that run nothing (refused, nologin, faults that ignore
+	// the command).
+	StdinBytes  int
+	StdinSHA256 [32]byte
 }
 
 // Node is a running fake SSH host. Create it with NewNode or NewNodeT and
@@ -46,8 +55,13 @@ type Node struct {
 	closed      bool
 	conns       map[net.Conn]struct{}
 	connections int
-	execs       []Exec
+	execs       []*Exec
+	running     map[gliderssh.Session]*Exec // exec record of each session
+	gen         int                         // profile generation: SetProfile counts
+	roots       map[rootKey]string          // fake roots built, by generation and user
 	seq         int
+
+	rootMu sync.Mutex // serializes building roots
 
 	wg        sync.WaitGroup // every goroutine and process the node owns
 	done      chan struct{}  // closed by Close
@@ -114,6 +128,8 @@ func newNode(p Profile) (*Node, error) {
 		dir:          dir,
 		profile:      p.Clone(),
 		conns:        map[net.Conn]struct{}{},
+		running:      map[gliderssh.Session]*Exec{},
+		roots:        map[rootKey]string{},
 		done:         make(chan struct{}),
 	}
 	n.srv = &gliderssh.Server{
@@ -180,6 +196,7 @@ func (n *Node) SetProfile(p Profile) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	n.profile = p.Clone()
+	n.gen++
 	if n.closed {
 		return
 	}
@@ -208,7 +225,11 @@ func (n *Node) Connections() int {
 func (n *Node) Execs() []Exec {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	return append([]Exec(nil), n.execs...)
+	out := make([]Exec, len(n.execs))
+	for i, e := range n.execs {
+		out[i] = *e
+	}
+	return out
 }
 
 // Reset forgets the recorded connections and execs.
@@ -346,7 +367,11 @@ func (n *Node) sessionRequest(s gliderssh.Session, reqType string) bool {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	refused := n.profile.ExecRefused
-	n.execs = append(n.execs, Exec{User: s.User(), Command: s.RawCommand(), Time: time.Now(), Refused: refused})
+	e := &Exec{User: s.User(), Command: s.RawCommand(), Time: time.Now(), Refused: refused}
+	n.execs = append(n.execs, e)
+	if !refused {
+		n.running[s] = e
+	}
 	return !refused
 }
 

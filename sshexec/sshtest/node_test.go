@@ -2,6 +2,7 @@ package sshtest
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"errors"
 	"io"
 	"net"
@@ -145,6 +146,45 @@ func TestRecording(t *testing.T) {
 		cmds = append(cmds, e.Command)
 	}
 	require.Equal(t, []string{"true", "printf x", "exec /bin/sh -s"}, cmds)
+	n.Reset()
+	require.Zero(t, n.Connections())
+	require.Empty(t, n.Execs())
+}
+
+func TestRecordingStdin(t *testing.T) {
+	t.Parallel()
+	n := NewNodeT(t, ReadyProfile())
+	c := dial(t, n)
+	script := "x=1\n# " + strings.Repeat("padding ", 4000) + "\nprintf '%s\\n' \"$x\"\n"
+	got := runOn(t, c, "exec /bin/sh -s", script)
+	require.NoError(t, got.err)
+	require.Equal(t, "1\n", got.stdout)
+	runOn(t, c, "true", "")
+	execs := n.Execs()
+	require.Len(t, execs, 2)
+	// Recorded before the client had the exit status: no waiting needed.
+	require.Equal(t, len(script), execs[0].StdinBytes)
+	require.Equal(t, sha256.Sum256([]byte(script)), execs[0].StdinSHA256)
+	require.Zero(t, execs[1].StdinBytes)
+	require.Equal(t, sha256.Sum256(nil), execs[1].StdinSHA256)
+}
+
+func TestRootShared(t *testing.T) {
+	t.Parallel()
+	n := NewNodeT(t, ReadyProfile())
+	c := dial(t, n)
+	root := func() string {
+		got := runOn(t, c, `printf %s "$PRESSLUFT_PROBE_ROOT"`, "")
+		require.NoError(t, got.err)
+		return got.stdout
+	}
+	first := root()
+	require.Equal(t, first, root(), "execs of one profile share its root")
+	n.SetProfile(ServiceInactiveProfile("nginx"))
+	second := root()
+	require.NotEqual(t, first, second, "a new profile gets a new root")
+	got := runOn(t, c, probePath+"systemctl is-active nginx", "")
+	require.Equal(t, "inactive\n", got.stdout)
 	n.Reset()
 	require.Zero(t, n.Connections())
 	require.Empty(t, n.Execs())

@@ -44,7 +44,13 @@ type Profile struct {
 	// PHPExtensions are the modules `php-fpmX.Y -m` lists under
 	// [PHP Modules] (printed sorted case-insensitively, as PHP does).
 	// Nil lists none. Only used when the php-fpm component is installed.
+	// Those that are not compiled in also get an ini file in
+	// etc/php/X.Y/fpm/conf.d (see PHPConfD).
 	PHPExtensions []string
+	// ExtraPackages are dpkg database entries besides the components'
+	// packages, e.g. a removed package whose configuration files remain
+	// (Status "config-files"). Nil adds none.
+	ExtraPackages []Package
 	// AuthRejected makes the node reject every public key. False accepts
 	// the node's client key (and only it).
 	AuthRejected bool
@@ -92,6 +98,21 @@ type Component struct {
 	// For php-fpm it also names the binary and unit: "8.3.6" installs
 	// php-fpm8.3 with unit php8.3-fpm. Required.
 	Version string
+	// Package is the full version of the installed Debian package that
+	// provides the component, e.g. "1.24.0-2ubuntu7.1"; dpkg-query lists
+	// it (on Debian-based profiles). The zero value means the component
+	// is not from a package (built from source, a phar): dpkg knows
+	// nothing of it.
+	Package string
+	// PackageName is the name of that package. Zero means the package
+	// Ubuntu 24.04 and Debian 12 install it from: nginx, phpX.Y-fpm,
+	// mariadb-server-core, redis-server, wp-cli, fail2ban, rsync, unzip,
+	// curl.
+	PackageName string
+	// Path is the executable's absolute path on the node, e.g.
+	// "/usr/local/sbin/nginx" for a source build. Zero means where the
+	// package installs it (/usr/sbin/nginx, /usr/sbin/php-fpmX.Y, ...).
+	Path string
 	// Service is the state `systemctl is-active` prints for the
 	// component's unit. The zero value means the component has no unit
 	// (systemctl then reports the unit as unknown: inactive, exit 4).
@@ -200,6 +221,7 @@ func (p Profile) Clone() Profile {
 	q.Components = maps.Clone(p.Components)
 	q.PHPExtensions = slices.Clone(p.PHPExtensions)
 	q.AuthorizedKeys = slices.Clone(p.AuthorizedKeys)
+	q.ExtraPackages = slices.Clone(p.ExtraPackages)
 	return q
 }
 

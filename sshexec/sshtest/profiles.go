@@ -31,7 +31,8 @@ var phpBaseModules = []string{
 }
 
 // ReadyProfile is a fully provisioned Ubuntu 24.04 node: systemd,
-// NOPASSWD sudo, and every runtime component installed and active.
+// NOPASSWD sudo, and every runtime component installed and active, from
+// noble's packages (wp-cli from its phar, which no package covers).
 func ReadyProfile() Profile {
 	return Profile{
 		Name:     "ready",
@@ -40,15 +41,15 @@ func ReadyProfile() Profile {
 		Systemd:  true,
 		Sudo:     SudoNoPassword,
 		Components: map[string]Component{
-			readiness.ComponentNginx:    {Version: "1.24.0", Service: "active"},
-			readiness.ComponentPHPFPM:   {Version: "8.3.6", Service: "active"},
-			readiness.ComponentMariaDB:  {Version: "10.11.8-MariaDB-0ubuntu0.24.04.1", Service: "active"},
-			readiness.ComponentRedis:    {Version: "7.0.15", Service: "active"},
-			readiness.ComponentWPCLI:    {Version: "2.10.0"},
-			readiness.ComponentFail2ban: {Version: "1.0.2", Service: "active"},
-			readiness.ComponentRsync:    {Version: "3.2.7"},
-			readiness.ComponentUnzip:    {Version: "6.00"},
-			readiness.ComponentCurl:     {Version: "8.5.0"},
+			readiness.ComponentNginx:    {Version: "1.24.0", Package: "1.24.0-2ubuntu7.1", Service: "active"},
+			readiness.ComponentPHPFPM:   {Version: "8.3.6", Package: "8.3.6-0ubuntu0.24.04.5", Service: "active"},
+			readiness.ComponentMariaDB:  {Version: "10.11.8-MariaDB-0ubuntu0.24.04.1", Package: "1:10.11.8-0ubuntu0.24.04.1", Service: "active"},
+			readiness.ComponentRedis:    {Version: "7.0.15", Package: "5:7.0.15-1build2", Service: "active"},
+			readiness.ComponentWPCLI:    {Version: "2.10.0"}, // the phar, in /usr/local/bin
+			readiness.ComponentFail2ban: {Version: "1.0.2", Package: "1.0.2-3ubuntu0.1", Service: "active"},
+			readiness.ComponentRsync:    {Version: "3.2.7", Package: "3.2.7-1ubuntu1"},
+			readiness.ComponentUnzip:    {Version: "6.00", Package: "6.0-28ubuntu4"},
+			readiness.ComponentCurl:     {Version: "8.5.0", Package: "8.5.0-2ubuntu10.6"},
 		},
 		PHPExtensions: append([]string{"igbinary", "redis"}, phpBaseModules...),
 	}
@@ -123,13 +124,20 @@ func ServiceStateProfile(name string, state readiness.ServiceState) Profile {
 	return p
 }
 
-// oldVersions are the versions OldVersionsProfile installs: the ones
-// Ubuntu 20.04/22.04 shipped.
-var oldVersions = map[string]string{
-	readiness.ComponentNginx:   "1.18.0",
-	readiness.ComponentPHPFPM:  "7.4.3",
-	readiness.ComponentMariaDB: "10.6.18-MariaDB-0ubuntu0.22.04.1",
-	readiness.ComponentRedis:   "6.0.16",
+// oldVersions are the components OldVersionsProfile installs: the ones
+// Ubuntu 20.04/22.04 shipped, with their packages.
+var oldVersions = map[string]Component{
+	readiness.ComponentNginx:  {Version: "1.18.0", Package: "1.18.0-6ubuntu14.4"},
+	readiness.ComponentPHPFPM: {Version: "7.4.3", Package: "7.4.3-4ubuntu2.24"},
+	readiness.ComponentMariaDB: {Version: "10.6.18-MariaDB-0ubuntu0.22.04.1", Package: "1:10.6.18-0ubuntu0.22.04.1",
+		PackageName: "mariadb-server-core-10.6"},
+	readiness.ComponentRedis: {Version: "6.0.16", Package: "5:6.0.16-1ubuntu1"},
+}
+
+// withOld returns c at the old version old.
+func withOld(c, old Component) Component {
+	c.Version, c.Package, c.PackageName = old.Version, old.Package, old.PackageName
+	return c
 }
 
 // OldComponentProfile is ReadyProfile with one component (nginx, php-fpm,
@@ -142,9 +150,7 @@ func OldComponentProfile(name string) Profile {
 		panic(fmt.Sprintf("sshtest: no old version for component %q", name))
 	}
 	p := ReadyProfile()
-	c := p.Components[name]
-	c.Version = v
-	p.Components[name] = c
+	p.Components[name] = withOld(p.Components[name], v)
 	p.Name = name + "-old"
 	return p
 }
@@ -154,9 +160,7 @@ func OldComponentProfile(name string) Profile {
 func OldVersionsProfile() Profile {
 	p := ReadyProfile()
 	for name, v := range oldVersions {
-		c := p.Components[name]
-		c.Version = v
-		p.Components[name] = c
+		p.Components[name] = withOld(p.Components[name], v)
 	}
 	p.Name = "old-versions"
 	return p
@@ -185,16 +189,33 @@ func DebianProfile() Profile {
 	p := ReadyProfile()
 	p.Name = "debian-12"
 	p.OS = debian12
-	set := func(name, v string) {
+	set := func(name, v, pkg string) {
 		c := p.Components[name]
-		c.Version = v
+		c.Version, c.Package = v, pkg
 		p.Components[name] = c
 	}
-	set(readiness.ComponentNginx, "1.22.1")
-	set(readiness.ComponentPHPFPM, "8.2.28")
-	set(readiness.ComponentMariaDB, "10.11.6-MariaDB-0+deb12u1")
-	set(readiness.ComponentRedis, "7.0.15")
-	set(readiness.ComponentCurl, "7.88.1")
+	set(readiness.ComponentNginx, "1.22.1", "1.22.1-9")
+	set(readiness.ComponentPHPFPM, "8.2.28", "8.2.28-1~deb12u1")
+	set(readiness.ComponentMariaDB, "10.11.6-MariaDB-0+deb12u1", "1:10.11.6-0+deb12u1")
+	set(readiness.ComponentRedis, "7.0.15", "5:7.0.15-1~deb12u3")
+	set(readiness.ComponentFail2ban, "1.0.2", "1.0.2-2")
+	set(readiness.ComponentRsync, "3.2.7", "3.2.7-1")
+	set(readiness.ComponentUnzip, "6.00", "6.0-28")
+	set(readiness.ComponentCurl, "7.88.1", "7.88.1-10+deb12u8")
+	return p
+}
+
+// UnpackagedNginxProfile is ReadyProfile whose nginx 1.27.3 was built from
+// source into /usr/local/sbin: no package covers it, and the apt package
+// it replaced left only its configuration files (dpkg status
+// config-files).
+func UnpackagedNginxProfile() Profile {
+	p := ReadyProfile()
+	p.Name = "nginx-unpackaged"
+	c := p.Components[readiness.ComponentNginx]
+	c.Version, c.Package, c.Path = "1.27.3", "", "/usr/local/sbin/nginx"
+	p.Components[readiness.ComponentNginx] = c
+	p.ExtraPackages = []Package{{Name: "nginx", Version: "1.24.0-2ubuntu7.1", Status: "config-files"}}
 	return p
 }
 
@@ -249,7 +270,7 @@ func Profiles() []Profile {
 		ps = append(ps, ServiceInactiveProfile(c))
 	}
 	ps = append(ps, ServiceStateProfile(readiness.ComponentNginx, "failed"))
-	ps = append(ps, NoPHPRedisProfile(), NoSystemdProfile(), DebianProfile(),
+	ps = append(ps, NoPHPRedisProfile(), NoSystemdProfile(), DebianProfile(), UnpackagedNginxProfile(),
 		NologinProfile(), AuthRejectedProfile(), ExecRefusedProfile())
 	for f := FaultRefuseTCP; f <= FaultExitSignal; f++ {
 		ps = append(ps, FaultProfile(f))

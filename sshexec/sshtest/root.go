@@ -10,9 +10,10 @@ import (
 	"github.com/pressluft/runtime-readiness/readiness"
 )
 
-// buildRoot writes the fake root of profile p for one exec by user into
-// dir: etc/os-release, run/systemd/system/ and the tool stubs. Every stub
-// is a #!/bin/sh script that uses only shell builtins.
+// buildRoot writes the fake root of profile p for execs by user into dir:
+// etc/os-release, run/systemd/system/, the tool stubs (dpkg-query on
+// Debian-based profiles) and php-fpm's conf.d. Every stub is a #!/bin/sh
+// script that uses only shell builtins.
 func buildRoot(dir string, p Profile, user string) error {
 	files := map[string]string{} // path relative to dir -> stub script
 	if s := osRelease(p.OS); s != "" {
@@ -29,15 +30,34 @@ func buildRoot(dir string, p Profile, user string) error {
 		files["usr/bin/sudo"] = sudoStub(dir, p, user)
 	}
 	files["usr/bin/systemctl"] = systemctlStub(p)
+	if p.hasDpkg() {
+		files["usr/bin/dpkg-query"] = DpkgQueryScript(p.Packages())
+	}
 	for name, c := range p.Components {
 		path, script := componentStub(p, name, c)
-		if path != "" {
-			files[path] = script
+		if path == "" {
+			continue
 		}
+		if c.Path != "" {
+			path = strings.TrimPrefix(filepath.Clean("/"+c.Path), "/")
+		}
+		files[path] = script
 	}
 	for path, script := range files {
 		if err := writeFile(dir, path, script, 0o755); err != nil {
 			return err
+		}
+	}
+	if b := p.phpBranch(); b != "" {
+		confd := "etc/php/" + b + "/fpm/conf.d/"
+		if err := os.MkdirAll(filepath.Join(dir, confd), 0o755); err != nil {
+			return fmt.Errorf("sshtest: root: %w", err)
+		}
+		for _, ini := range p.PHPConfD() {
+			prio, ext, _ := strings.Cut(strings.TrimSuffix(ini, ".ini"), "-")
+			if err := writeFile(dir, confd+ini, iniText(prio, ext), 0o644); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -311,7 +331,7 @@ func componentStub(p Profile, name string, c Component) (string, string) {
 	switch name {
 	case readiness.ComponentNginx:
 		line := "nginx version: nginx/" + v
-		if p.OS.ID == "ubuntu" {
+		if p.OS.ID == "ubuntu" && c.Package != "" { // Ubuntu's build says so
 			line += " (Ubuntu)"
 		}
 		return "usr/sbin/nginx", versionStub("nginx",
@@ -390,4 +410,13 @@ func componentStub(p Profile, name string, c Component) (string, string) {
 		}})
 	}
 	return "", ""
+}
+
+// iniText is the mods-available ini file Debian's php packages ship.
+func iniText(prio, ext string) string {
+	directive := "extension"
+	if ext == "opcache" {
+		directive = "zend_extension"
+	}
+	return "; configuration for php " + ext + " module\n; priority=" + prio + "\n" + directive + "=" + ext + ".so\n"
 }

@@ -1,6 +1,7 @@
 package sshtest
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -44,8 +45,11 @@ func TestStubs(t *testing.T) {
 		{"curl", ReadyProfile(), "curl --version", "curl 8.5.0 (x86_64-pc-linux-gnu) libcurl/8.5.0 OpenSSL/3.0.13 zlib/1.3 brotli/1.1.0 zstd/1.5.5 libidn2/2.3.7 libpsl/0.21.2 (+libidn2/2.3.7) libssh/0.10.6/openssl/zlib nghttp2/1.59.0 librtmp/2.3 OpenLDAP/2.6.7", "", 0},
 		{"nginx missing", MissingComponentProfile(readiness.ComponentNginx), "command -v nginx || exit 9", "", "", 9},
 		{"php-fpm missing", MissingComponentProfile(readiness.ComponentPHPFPM), "command -v php-fpm8.3 || exit 9", "", "", 9},
-		{"paths", ReadyProfile(), `for c in sudo systemctl nginx php-fpm8.3 mariadbd redis-server wp fail2ban-client rsync unzip curl; do p=$(command -v $c); printf '%s ' "${p#"$R"}"; done`,
-			"/usr/bin/sudo /usr/bin/systemctl /usr/sbin/nginx /usr/sbin/php-fpm8.3 /usr/sbin/mariadbd /usr/bin/redis-server /usr/local/bin/wp /usr/bin/fail2ban-client /usr/bin/rsync /usr/bin/unzip /usr/bin/curl ", "", 0},
+		{"paths", ReadyProfile(), `for c in sudo systemctl dpkg-query nginx php-fpm8.3 mariadbd redis-server wp fail2ban-client rsync unzip curl; do p=$(command -v $c); printf '%s ' "${p#"$R"}"; done`,
+			"/usr/bin/sudo /usr/bin/systemctl /usr/bin/dpkg-query /usr/sbin/nginx /usr/sbin/php-fpm8.3 /usr/sbin/mariadbd /usr/bin/redis-server /usr/local/bin/wp /usr/bin/fail2ban-client /usr/bin/rsync /usr/bin/unzip /usr/bin/curl ", "", 0},
+		{"unpackaged nginx", UnpackagedNginxProfile(), `p=$(command -v nginx); printf '%s\n' "${p#"$R"}"; nginx -v`,
+			"/usr/local/sbin/nginx", "nginx version: nginx/1.27.3", 0},
+		{"no dpkg without a Debian os-release", Profile{OS: OS{Raw: "ID=alpine\n"}}, "command -v dpkg-query || exit 9", "", "", 9},
 		{"no other utilities", ReadyProfile(), "command -v cat || command -v sed || command -v grep || exit 9", "", "", 9},
 		{"unsupported invocation", ReadyProfile(), "nginx -t", "", "sshtest: the nginx stub does not simulate: -t", 2},
 		{"systemd dir", ReadyProfile(), `test -d "$R/run/systemd/system"`, "", "", 0},
@@ -83,6 +87,86 @@ func TestPHPModules(t *testing.T) {
 			require.Equal(t, tt.wantRedis, strings.Contains(got.stdout, "\nredis\n"))
 		})
 	}
+}
+
+// dpkgFormat is the format the probe script asks dpkg-query for.
+const dpkgFormat = `'${db:Status-Status} ${Package} ${Version}\n'`
+
+// TestDpkgQuery checks the stub against what the real dpkg-query prints:
+// packages in name order, each once, whatever the order and overlap of
+// the patterns; unmatched patterns reported on stderr after the output,
+// with exit status 1.
+func TestDpkgQuery(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name       string
+		profile    Profile
+		args       string
+		wantStdout string
+		wantStderr string
+		wantCode   int
+	}{
+		{"probe query", ReadyProfile(), "-W --showformat=" + dpkgFormat +
+			" nginx nginx-core nginx-full nginx-light nginx-extras php8.3-fpm 'mariadb-server-core*' mariadb-server redis-server wp-cli fail2ban rsync unzip curl",
+			"installed curl 8.5.0-2ubuntu10.6\ninstalled fail2ban 1.0.2-3ubuntu0.1\ninstalled mariadb-server-core 1:10.11.8-0ubuntu0.24.04.1\n" +
+				"installed nginx 1.24.0-2ubuntu7.1\ninstalled php8.3-fpm 8.3.6-0ubuntu0.24.04.5\ninstalled redis-server 5:7.0.15-1build2\n" +
+				"installed rsync 3.2.7-1ubuntu1\ninstalled unzip 6.0-28ubuntu4\n",
+			"dpkg-query: no packages found matching nginx-core\ndpkg-query: no packages found matching nginx-full\n" +
+				"dpkg-query: no packages found matching nginx-light\ndpkg-query: no packages found matching nginx-extras\n" +
+				"dpkg-query: no packages found matching mariadb-server\ndpkg-query: no packages found matching wp-cli\n", 1},
+		{"all found", ReadyProfile(), "-W -f=" + dpkgFormat + " unzip nginx", "installed nginx 1.24.0-2ubuntu7.1\ninstalled unzip 6.0-28ubuntu4\n", "", 0},
+		{"each package once", ReadyProfile(), "--show --showformat='${Package}\\n' 'r*' rsync '*sync'", "redis-server\nrsync\n", "", 0},
+		{"default format", DebianProfile(), "-W 'php*'", "php8.2-fpm\t8.2.28-1~deb12u1\n", "", 0},
+		{"separate format and other fields", ReadyProfile(), "-W -f '${db:Status-Abbrev}|${binary:Package}|${Architecture}|\\\\\\t$x\\n' curl",
+			"ii |curl||\\\t$x\n", "", 0},
+		{"old mariadb by glob", OldVersionsProfile(), "-W -f=" + dpkgFormat + " 'mariadb-server-core*'",
+			"installed mariadb-server-core-10.6 1:10.6.18-0ubuntu0.22.04.1\n", "", 0},
+		{"config files only", UnpackagedNginxProfile(), "-W -f='${db:Status-Abbrev}${db:Status-Status} ${Package} ${Version}\\n' nginx",
+			"rc config-files nginx 1.24.0-2ubuntu7.1\n", "", 0},
+		{"nothing found", ReadyProfile(), "-W nosuch", "", "dpkg-query: no packages found matching nosuch\n", 1},
+		{"list not simulated", ReadyProfile(), "-l", "", "sshtest: the dpkg-query stub does not simulate: -l\n", 2},
+		{"no patterns not simulated", ReadyProfile(), "-W", "", "sshtest: the dpkg-query stub does not simulate: -W\n", 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got := run(t, NewNodeT(t, tt.profile), probePath+"dpkg-query "+tt.args)
+			if got.stdout != tt.wantStdout || got.stderr != tt.wantStderr || got.code() != tt.wantCode {
+				t.Errorf("got %q %q exit %d, want %q %q exit %d", got.stdout, got.stderr, got.code(), tt.wantStdout, tt.wantStderr, tt.wantCode)
+			}
+		})
+	}
+}
+
+func TestPHPConfD(t *testing.T) {
+	t.Parallel()
+	list := `for f in "$R"/etc/php/*/fpm/conf.d/*.ini; do [ -e "$f" ] && printf '%s\n' "${f#"$R"}"; done`
+	for _, tt := range []struct {
+		profile Profile
+		want    []string // some of the files
+		without []string
+	}{
+		{ReadyProfile(), []string{"/etc/php/8.3/fpm/conf.d/10-opcache.ini", "/etc/php/8.3/fpm/conf.d/20-redis.ini", "/etc/php/8.3/fpm/conf.d/20-mysqli.ini"},
+			[]string{"/etc/php/8.3/fpm/conf.d/20-core.ini"}},
+		{NoPHPRedisProfile(), []string{"/etc/php/8.3/fpm/conf.d/20-igbinary.ini"}, []string{"/etc/php/8.3/fpm/conf.d/20-redis.ini"}},
+		{DebianProfile(), []string{"/etc/php/8.2/fpm/conf.d/20-redis.ini"}, nil},
+		{MissingComponentProfile(readiness.ComponentPHPFPM), nil, []string{"/etc/php/8.3/fpm/conf.d/20-redis.ini"}},
+	} {
+		t.Run(tt.profile.Name, func(t *testing.T) {
+			t.Parallel()
+			got := run(t, NewNodeT(t, tt.profile), probePath+list)
+			lines := strings.Split(strings.TrimSuffix(got.stdout, "\n"), "\n")
+			for _, w := range tt.want {
+				require.Contains(t, lines, w)
+			}
+			for _, w := range tt.without {
+				require.NotContains(t, lines, w)
+			}
+			require.Len(t, tt.profile.PHPConfD(), len(slices.DeleteFunc(lines, func(l string) bool { return l == "" })))
+		})
+	}
+	got := run(t, NewNodeT(t, ReadyProfile()), probePath+`while IFS= read -r l; do printf '%s\n' "$l"; done < "$R/etc/php/8.3/fpm/conf.d/10-opcache.ini"`)
+	require.Equal(t, "; configuration for php opcache module\n; priority=10\nzend_extension=opcache.so\n", got.stdout)
 }
 
 func TestSudo(t *testing.T) {

@@ -2,7 +2,9 @@ package sshtest
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"fmt"
+	"hash"
 	"io"
 	"os"
 	"path/filepath"
@@ -33,8 +35,9 @@ func (n *Node) handleSession(s gliderssh.Session) {
 	defer n.wg.Done()
 	n.mu.Lock()
 	p := n.profile.Clone()
-	n.seq++
-	seq := n.seq
+	gen := n.gen
+	rec := n.running[s]
+	delete(n.running, s)
 	n.mu.Unlock()
 
 	switch {
@@ -54,7 +57,7 @@ func (n *Node) handleSession(s gliderssh.Session) {
 		return
 	case p.Fault == FaultDropMidOutput:
 		var out bytes.Buffer
-		n.run(s, p, seq, &out, io.Discard, func(status) {
+		n.run(s, p, gen, rec, &out, io.Discard, func(status) {
 			s.Write(out.Bytes()[:out.Len()/2])
 			if c, ok := s.Context().Value(gliderssh.ContextKeyConn).(*ssh.ServerConn); ok {
 				c.Close()
@@ -63,7 +66,7 @@ func (n *Node) handleSession(s gliderssh.Session) {
 		})
 		return
 	}
-	n.run(s, p, seq, s, s.Stderr(), func(st status) {
+	n.run(s, p, gen, rec, s, s.Stderr(), func(st status) {
 		switch {
 		case p.Fault == FaultExitNoStatus:
 			s.Close()
@@ -109,21 +112,83 @@ var signalNames = map[syscall.Signal]string{
 	syscall.SIGUSR2: "USR2",
 }
 
-// run executes the session's command with /bin/sh in a fresh fake root,
-// stdin from the channel and output to stdout/stderr. Once the process is
-// reaped and its output drained it calls finish, which must end the
-// channel (exit status, close), and then waits for the stdin copier. The
-// process group is killed when the connection or the node closes, when
-// output cannot be delivered, and after the shell exits (leftover
-// background jobs).
-func (n *Node) run(s gliderssh.Session, p Profile, seq int, stdout, stderr io.Writer, finish func(status)) {
-	root := filepath.Join(n.dir, fmt.Sprintf("root-%d", seq))
-	defer os.RemoveAll(root)
+// rootKey names a fake root: the profile generation and the login user
+// (sudo's messages name the user).
+type rootKey struct {
+	gen  int
+	user string
+}
+
+// root returns the fake root of profile p (generation gen) for user,
+// building it on first use. Roots are shared by the execs that see the
+// same profile and stay until Close.
+func (n *Node) root(p Profile, gen int, user string) (string, error) {
+	n.rootMu.Lock()
+	defer n.rootMu.Unlock()
+	k := rootKey{gen, user}
+	n.mu.Lock()
+	dir, ok := n.roots[k]
+	n.seq++
+	seq := n.seq
+	n.mu.Unlock()
+	if ok {
+		return dir, nil
+	}
+	dir = filepath.Join(n.dir, fmt.Sprintf("root-%d", seq))
+	if err := buildRoot(dir, p, user); err != nil {
+		os.RemoveAll(dir)
+		return "", err
+	}
+	n.mu.Lock()
+	n.roots[k] = dir
+	n.mu.Unlock()
+	return dir, nil
+}
+
+// stdinRecorder hashes and counts the stdin copied to a command.
+type stdinRecorder struct {
+	mu sync.Mutex
+	h  hash.Hash
+	n  int
+}
+
+func (r *stdinRecorder) Write(p []byte) (int, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.h.Write(p)
+	r.n += len(p)
+	return len(p), nil
+}
+
+// record stores what r has seen so far in e.
+func (n *Node) record(e *Exec, r *stdinRecorder) {
+	if e == nil {
+		return
+	}
+	r.mu.Lock()
+	size := r.n
+	var sum [32]byte
+	r.h.Sum(sum[:0])
+	r.mu.Unlock()
+	n.mu.Lock()
+	e.StdinBytes, e.StdinSHA256 = size, sum
+	n.mu.Unlock()
+}
+
+// run executes the session's command with /bin/sh in the fake root of
+// profile p, stdin from the channel and output to stdout/stderr. Once the
+// process is reaped and its output drained it records the stdin seen in
+// rec, calls finish, which must end the channel (exit status, close), and
+// then waits for the stdin copier. The process group is killed when the
+// connection or the node closes, when output cannot be delivered, and
+// after the shell exits (leftover background jobs).
+func (n *Node) run(s gliderssh.Session, p Profile, gen int, rec *Exec, stdout, stderr io.Writer, finish func(status)) {
 	fail := func(err error) {
 		fmt.Fprintf(s.Stderr(), "sshtest: %v\n", err)
 		finish(status{code: 255})
 	}
-	if err := buildRoot(root, p, s.User()); err != nil {
+	root, err := n.root(p, gen, s.User())
+	if err != nil {
 		fail(err)
 		return
 	}
@@ -172,12 +237,14 @@ func (n *Node) run(s gliderssh.Session, p Profile, seq int, stdout, stderr io.Wr
 		}
 	}
 
+	in := &stdinRecorder{h: sha256.New()}
 	var stdinDone sync.WaitGroup
 	stdinDone.Add(1)
 	go func() {
 		defer stdinDone.Done()
-		io.Copy(inW, s) // ends on client EOF, channel close, or EPIPE
+		io.Copy(inW, io.TeeReader(s, in)) // ends on client EOF, channel close, or EPIPE
 		inW.Close()
+		n.record(rec, in)
 	}()
 	var output sync.WaitGroup
 	copyOut := func(dst io.Writer, src *os.File) {
@@ -225,6 +292,7 @@ func (n *Node) run(s gliderssh.Session, p Profile, seq int, stdout, stderr io.Wr
 			res.code = st.ExitCode()
 		}
 	}
+	n.record(rec, in)
 	finish(res)
 	stdinDone.Wait()
 }
