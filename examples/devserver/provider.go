@@ -77,9 +77,11 @@ func (p *provider) CreateNode(ctx context.Context, name, prov string) (string, s
 		return "", "", err
 	}
 	if err := p.fleet.adopt(nodeID, n, nil); err != nil {
+		p.abandon(nodeID, &Job{ID: jobID, JobType: jobNodeAcquire})
 		return "", "", err
 	}
 	if err := p.start(nodeID, jobID, n); err != nil {
+		p.abandon(nodeID, &Job{ID: jobID, JobType: jobNodeAcquire})
 		return "", "", err
 	}
 	return nodeID, jobID, nil
