@@ -25,7 +25,7 @@
 // The expected reasons are derived from the machine, not from a table: the
 // OS from /etc/os-release, systemd from /run/systemd/system, what is
 // installed and at which version from dpkg-query, whether php-fpm loads the
-// redis extension from its conf.d, what each user may do from `sudo -l -U`,
+// redis extension from php-fpm -m, what each user may do from `sudo -l -U`,
 // and with systemd the unit states from `systemctl is-active`. On a host
 // without systemd (a container) the service checks are skipped, blocked by
 // service_manager_unavailable; on a systemd host the same tests compare the

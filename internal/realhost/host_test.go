@@ -14,14 +14,16 @@ import (
 )
 
 // host is what the machine is, read from the machine itself (os-release,
-// /run/systemd/system, dpkg-query, php's conf.d, systemctl), independently
+// /run/systemd/system, dpkg-query, php-fpm -m, systemctl), independently
 // of the probe.
+//
+// readHost runs php-fpm -m, dpkg-query and systemctl as root, locally.
 type host struct {
 	OS      readiness.OSRelease
 	Systemd bool
 	// Components is keyed by readiness component name.
 	Components map[string]hostComponent
-	// PHPRedis is true when php-fpm's conf.d enables the redis extension.
+	// PHPRedis is true when `php-fpmX.Y -m` lists the redis extension.
 	PHPRedis bool
 }
 
@@ -84,12 +86,14 @@ func readHost(ctx context.Context) (host, error) {
 	branch, pkg, v := phpFPM(ctx)
 	if pkg != "" {
 		php = hostComponent{Installed: true, Package: pkg, Version: upstream(v), Unit: "php" + branch + "-fpm"}
-		if _, ok := dpkgInstalled(ctx, "php"+branch+"-redis"); ok {
-			ini, _ := filepath.Glob("/etc/php/" + branch + "/fpm/conf.d/*redis.ini")
-			for _, f := range ini {
-				if _, err := os.Stat(f); err == nil { // follows the symlink
-					h.PHPRedis = true
-				}
+		// What php-fpm itself says it loads, as root on the host.
+		out, err := runCmd(ctx, "/usr/sbin/php-fpm"+branch, "-m")
+		if err != nil {
+			return h, err
+		}
+		for line := range strings.SplitSeq(out, "\n") {
+			if strings.EqualFold(strings.TrimSpace(line), "redis") {
+				h.PHPRedis = true
 			}
 		}
 	}

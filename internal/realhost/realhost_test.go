@@ -130,7 +130,7 @@ func TestNopasswdUser(t *testing.T) {
 		}
 	}
 	if gotRedis := slices.Contains(inv.PHPExtensions, "redis"); gotRedis != h.PHPRedis {
-		t.Errorf("got redis loaded %v, want %v (php conf.d)", gotRedis, h.PHPRedis)
+		t.Errorf("got redis loaded %v, want %v (php-fpm -m)", gotRedis, h.PHPRedis)
 	}
 	if h.Components[readiness.ComponentPHPFPM].Installed && h.PHPRedis {
 		t.Logf("php-fpm %s loads redis", h.Components[readiness.ComponentPHPFPM].Version)
