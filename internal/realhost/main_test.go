@@ -41,7 +41,7 @@ func TestMain(m *testing.M) {
 func testMain(m *testing.M) int {
 	if os.Geteuid() != 0 {
 		skipReason = "realhost: these tests need root (they start sshd and create users); run them as root: " +
-			"sudo scripts/realhost-setup.sh && sudo go test ./internal/realhost/, or bash scripts/test.sh as root"
+			"sudo scripts/realhost-setup.sh && sudo env \"PATH=$PATH\" go test ./internal/realhost/, or bash scripts/test.sh as root"
 		return m.Run()
 	}
 	if missing := missingSetup(); len(missing) > 0 {
@@ -50,7 +50,7 @@ func testMain(m *testing.M) int {
 				"(or set PRESSLUFT_REALHOST_SETUP=1 to let the tests run it)", strings.Join(missing, ", "))
 			return m.Run()
 		}
-		cmd := exec.Command("bash", setupScript)
+		cmd := exec.Command("/bin/bash", setupScript)
 		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 		if err := cmd.Run(); err != nil {
 			fmt.Fprintf(os.Stderr, "realhost: %s: %v\n", setupScript, err)

@@ -48,7 +48,7 @@ type sshdConfig struct {
 
 // newHostKey generates an ed25519 host key with ssh-keygen at path.
 func newHostKey(path string) (ssh.PublicKey, error) {
-	out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "realhost-test", "-f", path).CombinedOutput()
+	out, err := exec.Command("/usr/bin/ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "realhost-test", "-f", path).CombinedOutput()
 	if err != nil {
 		return nil, fmt.Errorf("ssh-keygen: %v: %s", err, out)
 	}
@@ -267,8 +267,19 @@ func runCmd(ctx context.Context, name string, args ...string) (string, error) {
 func runStdin(ctx context.Context, stdin, name string, args ...string) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
+	if !strings.Contains(name, "/") {
+		// Root's tools live in sbin, which a non-login root shell or
+		// sudo's secure_path may not have on PATH: search the standard
+		// directories, as the probe does.
+		for _, d := range probePath {
+			if fi, err := os.Stat(filepath.Join(d, name)); err == nil && !fi.IsDir() {
+				name = filepath.Join(d, name)
+				break
+			}
+		}
+	}
 	cmd := exec.CommandContext(ctx, name, args...)
-	cmd.Env = append(os.Environ(), "LC_ALL=C")
+	cmd.Env = append(os.Environ(), "LC_ALL=C", "PATH="+strings.Join(probePath, ":"))
 	cmd.Stdin = strings.NewReader(stdin)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
