@@ -3,9 +3,7 @@ package apihttp
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"strings"
 
@@ -34,12 +32,31 @@ type decisionKey struct{}
 // whose context ctx is, and false for a request Guard did not guard (or
 // did not see). Its Report is shared with the gate's cache: read-only.
 func DecisionFrom(ctx context.Context) (preflight.Decision, bool) {
-	d, ok := ctx.Value(decisionKey{}).(*preflight.Decision)
+	c, ok := ctx.Value(decisionKey{}).(*decisionCtx)
 	if !ok {
 		return preflight.Decision{}, false
 	}
-	return *d, true
+	return c.d, true
 }
+
+// decisionCtx carries the Decision in one allocation with the context
+// that holds it.
+type decisionCtx struct {
+	context.Context
+	d preflight.Decision
+}
+
+func (c *decisionCtx) Value(key any) any {
+	if key == (decisionKey{}) {
+		return c
+	}
+	return c.Context.Value(key)
+}
+
+// bodyReader hands the body on, byte for byte.
+type bodyReader struct{ bytes.Reader }
+
+func (*bodyReader) Close() error { return nil }
 
 type guard struct {
 	cfg  Config
@@ -116,8 +133,10 @@ func (g *guard) serveGuarded(w http.ResponseWriter, r *http.Request, op readines
 		refuse(w, d)
 		return
 	}
-	r = r.WithContext(context.WithValue(ctx, decisionKey{}, &d))
-	r.Body = io.NopCloser(bytes.NewReader(body))
+	r = r.WithContext(&decisionCtx{Context: ctx, d: d})
+	br := &bodyReader{}
+	br.Reset(body)
+	r.Body = br
 	g.next.ServeHTTP(w, r)
 }
 
@@ -186,35 +205,6 @@ func (g *guard) bodyError(w http.ResponseWriter, err error) {
 func (g *guard) internal(w http.ResponseWriter, what string, err error, attrs ...any) {
 	g.cfg.Logger.Error("apihttp: "+what, append(attrs, "error", err)...)
 	WriteError(w, http.StatusInternalServerError, CodeInternalError, "internal error")
-}
-
-// bodyNodeID reads node_id from a JSON object body the way encoding/json
-// (and so a host handler using it) reads it. It returns a client-safe
-// message for a body that is not a JSON object or a node_id that is not a
-// non-empty string. A null node_id counts as absent.
-func bodyNodeID(body []byte) (id string, given bool, msg string) {
-	if !isObject(body) {
-		return "", false, "request body must be a JSON object"
-	}
-	var v struct {
-		NodeID json.RawMessage `json:"node_id"`
-	}
-	if err := json.Unmarshal(body, &v); err != nil {
-		return "", false, "malformed JSON body"
-	}
-	if len(v.NodeID) == 0 || string(v.NodeID) == "null" {
-		return "", false, ""
-	}
-	if v.NodeID[0] != '"' {
-		return "", false, "node_id must be a string"
-	}
-	if err := json.Unmarshal(v.NodeID, &id); err != nil {
-		return "", false, "malformed JSON body"
-	}
-	if id == "" {
-		return "", false, "node_id must not be empty"
-	}
-	return id, true, ""
 }
 
 // isObject reports whether body's first non-space byte opens an object;

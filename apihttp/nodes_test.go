@@ -244,7 +244,7 @@ func TestNodeEndpoints(t *testing.T) {
 				require.Contains(t, errorBody(t, rec.Body.Bytes()).Message, `unknown provider "nope"`)
 			}},
 		{name: "create fails", method: "POST", path: "/api/nodes", body: `{"name":"web-9"}`,
-			mutate: func(c *apihttp.Config) { c.Creator = &fakeCreator{err: errors.New("provider api: " + secret)} },
+			mutate:     func(c *apihttp.Config) { c.Creator = &fakeCreator{err: errors.New("provider api: " + secret)} },
 			wantStatus: 500, wantCode: "internal_error"},
 	}
 	for _, tt := range tests {
