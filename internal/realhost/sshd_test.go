@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -19,17 +20,19 @@ import (
 
 const sshdPath = "/usr/sbin/sshd"
 
-// sshd is one real OpenSSH server on 127.0.0.1, in its own process group,
-// logging at VERBOSE to its own file.
+// sshd is one real OpenSSH server on 127.0.0.1, in its own process group
+// (no signal from a terminal reaches it), logging at VERBOSE to its own
+// file.
 type sshd struct {
 	Port    int
 	HostKey ssh.PublicKey
 
-	dir     string
-	logPath string
-	cmd     *exec.Cmd
-	waited  chan struct{} // closed when cmd.Wait has returned
-	waitErr error
+	dir      string
+	logPath  string
+	cmd      *exec.Cmd
+	waited   chan struct{} // closed when cmd.Wait has returned
+	waitErr  error
+	stopOnce sync.Once
 }
 
 // sshdConfig says how to start an sshd.
@@ -168,32 +171,32 @@ func startSSHDOn(cfg sshdConfig, port int) (*sshd, error) {
 	}
 }
 
-// stop ends sshd and every process left in its process group (SIGTERM,
-// then SIGKILL after 5s) and waits for sshd. Idempotent.
+// stop ends sshd (SIGTERM, then SIGKILL after 5s) and waits for it.
+// Idempotent.
 //
 // It first waits (up to 10s) for the connections sshd is still handling
-// to end: a connection's sshd runs in a session of its own, outside the
-// process group, and one orphaned by killing the listener would outlive
-// the test (and keep its user busy for userdel).
-func (s *sshd) stop() {
-	pgid := s.cmd.Process.Pid
+// to end: each connection's sshd runs in a session of its own, and one
+// orphaned by killing the listener would outlive the test (and keep its
+// user busy for userdel). Signals go through os.Process, which does not
+// signal a reused process id.
+func (s *sshd) stop() { s.stopOnce.Do(s.doStop) }
+
+func (s *sshd) doStop() {
 	deadline := time.Now().Add(10 * time.Second)
-	for len(childrenOf(pgid)) > 0 && time.Now().Before(deadline) {
+	for len(childrenOf(s.cmd.Process.Pid)) > 0 && time.Now().Before(deadline) {
 		select {
 		case <-s.waited:
+			return
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
-	_ = syscall.Kill(-pgid, syscall.SIGTERM)
+	_ = s.cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-s.waited:
 	case <-time.After(5 * time.Second):
-		_ = syscall.Kill(-pgid, syscall.SIGKILL)
+		_ = s.cmd.Process.Kill()
 		<-s.waited
 	}
-	// Connection handlers still running in the group end with sshd's
-	// listener; make sure none outlives the test.
-	_ = syscall.Kill(-pgid, syscall.SIGKILL)
 }
 
 // childrenOf lists the processes whose parent is pid, from /proc.
