@@ -16,6 +16,18 @@ fi
 echo "== go vet"
 go vet ./...
 
+# System packages the tests need, installed only where that is expected:
+# as root in CI (or when asked with PRESSLUFT_INSTALL=1). Elsewhere the tests
+# that need them skip and say how to run them.
+if [ "$(id -u)" -eq 0 ] && { [ "${CI:-}" = true ] || [ "${PRESSLUFT_INSTALL:-}" = 1 ]; }; then
+  echo "== real-host setup (openssh-server, sudo, Debian's runtime packages)"
+  bash scripts/realhost-setup.sh
+  if [ -f scripts/install-browser.sh ]; then
+    echo "== browser (Debian's chromium, for the dashboard tests)"
+    bash scripts/install-browser.sh
+  fi
+fi
+
 echo "== go test -race"
 go test -race -count=1 ./...
 
