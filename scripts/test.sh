@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 
 export CGO_ENABLED=1
 
+bash scripts/check-readiness.sh # contract drift first: doc headers, generated docs/code, registry vs docs vs OpenAPI
+
 echo "== gofmt"
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.git/*'))
 if [ -n "$unformatted" ]; then
