@@ -17,8 +17,13 @@ type component struct {
 	// unit matches the unit name the script checks.
 	unit *regexp.Regexp
 	// version finds the version in one line of the tool's own output; its
-	// first group is the version.
+	// first group is the version. Nil: the script never runs the tool
+	// (wp-cli starts PHP), so only a package can tell its version.
 	version *regexp.Regexp
+	// packages matches the names of the Debian packages that install the
+	// tool, as the script asks dpkg-query for them. php-fpm's package is
+	// also checked against the binary's version (php8.3-fpm).
+	packages *regexp.Regexp
 }
 
 // ver is the version number pattern: two or three dotted numbers.
@@ -27,44 +32,52 @@ const ver = `(\d{1,6}\.\d{1,6}(?:\.\d{1,6})?)`
 var components = []component{
 	{
 		name: readiness.ComponentNginx, service: true,
-		unit:    regexp.MustCompile(`^nginx$`),
-		version: regexp.MustCompile(`^nginx version: nginx/` + ver),
+		unit:     regexp.MustCompile(`^nginx$`),
+		version:  regexp.MustCompile(`^nginx version: nginx/` + ver),
+		packages: regexp.MustCompile(`^nginx(?:-core|-full|-light|-extras)?$`),
 	},
 	{
 		name: readiness.ComponentPHPFPM, service: true,
-		unit:    regexp.MustCompile(`^php\d{1,3}\.\d{1,3}-fpm$`),
-		version: regexp.MustCompile(`^PHP ` + ver),
+		unit:     regexp.MustCompile(`^php\d{1,3}\.\d{1,3}-fpm$`),
+		version:  regexp.MustCompile(`^PHP ` + ver),
+		packages: regexp.MustCompile(`^php\d{1,3}\.\d{1,3}-fpm$`),
 	},
 	{
 		name: readiness.ComponentMariaDB, service: true,
-		unit:    regexp.MustCompile(`^mariadb$`),
-		version: regexp.MustCompile(`\sVer ` + ver + `-MariaDB`),
+		unit:     regexp.MustCompile(`^mariadb$`),
+		version:  regexp.MustCompile(`\sVer ` + ver + `-MariaDB`),
+		packages: regexp.MustCompile(`^mariadb-server(?:-core[a-z0-9.+-]*)?$`),
 	},
 	{
 		name: readiness.ComponentRedis, service: true,
-		unit:    regexp.MustCompile(`^redis-server$`),
-		version: regexp.MustCompile(`^Redis server v=` + ver),
+		unit:     regexp.MustCompile(`^redis-server$`),
+		version:  regexp.MustCompile(`^Redis server v=` + ver),
+		packages: regexp.MustCompile(`^redis-server$`),
 	},
 	{
-		name:    readiness.ComponentWPCLI,
-		version: regexp.MustCompile(`^WP-CLI ` + ver),
+		name:     readiness.ComponentWPCLI,
+		packages: regexp.MustCompile(`^wp-cli$`),
 	},
 	{
 		name: readiness.ComponentFail2ban, service: true,
-		unit:    regexp.MustCompile(`^fail2ban$`),
-		version: regexp.MustCompile(`^Fail2Ban v` + ver),
+		unit:     regexp.MustCompile(`^fail2ban$`),
+		version:  regexp.MustCompile(`^Fail2Ban v` + ver),
+		packages: regexp.MustCompile(`^fail2ban$`),
 	},
 	{
-		name:    readiness.ComponentRsync,
-		version: regexp.MustCompile(`^rsync +version +v?` + ver),
+		name:     readiness.ComponentRsync,
+		version:  regexp.MustCompile(`^rsync +version +v?` + ver),
+		packages: regexp.MustCompile(`^rsync$`),
 	},
 	{
-		name:    readiness.ComponentUnzip,
-		version: regexp.MustCompile(`^UnZip ` + ver),
+		name:     readiness.ComponentUnzip,
+		version:  regexp.MustCompile(`^UnZip ` + ver),
+		packages: regexp.MustCompile(`^unzip$`),
 	},
 	{
-		name:    readiness.ComponentCurl,
-		version: regexp.MustCompile(`^curl ` + ver),
+		name:     readiness.ComponentCurl,
+		version:  regexp.MustCompile(`^curl ` + ver),
+		packages: regexp.MustCompile(`^curl$`),
 	},
 }
 
@@ -78,6 +91,47 @@ func findVersion(re *regexp.Regexp, out string) string {
 		}
 	}
 	return ""
+}
+
+// upstreamPattern is the leading version number of a Debian upstream
+// version: "10.11.8" of "10.11.8", "3.2.7" of "3.2.7+dfsg". What follows it
+// must not continue a number.
+var upstreamPattern = regexp.MustCompile(`^(\d{1,6}(?:\.\d{1,6}){0,3})(?:$|[^0-9.])`)
+
+// packageVersion reads the version of an installed package, e.g.
+// "1:10.11.8-0ubuntu0.24.04.1": the upstream number without epoch and
+// revision ("10.11.8"), or "" when its upstream part does not start with
+// one. ok is false when v is no Debian version at all.
+func packageVersion(v string) (upstream string, ok bool) {
+	pv, err := readiness.ParseVersion(v)
+	if err != nil || pv.Upstream == "" || strings.TrimSpace(v) != v {
+		return "", false
+	}
+	if m := upstreamPattern.FindStringSubmatch(pv.Upstream); m != nil {
+		return m[1], true
+	}
+	return "", true
+}
+
+// iniPattern is the name of an ini file in php's conf.d in the Debian
+// layout: an optional priority, the extension, ".ini" ("20-redis.ini").
+var iniPattern = regexp.MustCompile(`^(?:\d{1,4}-)?([A-Za-z0-9](?:[A-Za-z0-9_.+-]{0,61}[A-Za-z0-9_])?)\.ini$`)
+
+// parseConfD reads the ini file names of php-fpm's conf.d, one per line,
+// and returns the extensions they load ("20-redis.ini" is "redis"),
+// lowercased, without duplicates, sorted. Names that do not look like
+// that are skipped. It returns nil when there are none.
+func parseConfD(out string) []string {
+	var exts []string
+	for line := range strings.SplitSeq(out, "\n") {
+		m := iniPattern.FindStringSubmatch(line)
+		if m == nil {
+			continue
+		}
+		exts = append(exts, strings.ToLower(m[1]))
+	}
+	slices.Sort(exts)
+	return slices.Compact(exts)
 }
 
 // modulePattern is what a PHP module name looks like in `php-fpm -m`.

@@ -20,25 +20,36 @@
 //
 // The script sets LC_ALL=C, resets PATH, and reads files only under
 // $PRESSLUFT_PROBE_ROOT (unset on real hosts; the test harness points it at
-// a fake root). Besides sh builtins it runs only the tools it checks, each
-// with stdin from /dev/null, and all its work happens in one function the
-// shell reads in full before running, so nothing can swallow the script.
-// It checks:
+// a fake root). All its work happens in one function the shell reads in
+// full before running, so nothing can swallow the script, and every
+// command it starts has stdin from /dev/null. On a typical Ubuntu host it
+// starts three commands, concurrently, so its wall time is the slowest of
+// them rather than their sum:
 //
-//   - os.id, os.version_id: ID and VERSION_ID from /etc/os-release (or
-//     /usr/lib/os-release), one pair of quotes removed.
-//   - systemd: whether /run/systemd/system exists.
-//   - sudo: `command -v sudo`, then `sudo -n true` (exit status, stderr).
-//   - each runtime component (nginx, php-fpm, mariadb, redis, wp-cli,
-//     fail2ban, rsync, unzip, curl): where its executable is and what its
-//     version flag prints (stdout and stderr together, as printed). php-fpm
-//     is the highest /usr/sbin/php-fpmX.Y, with `php-fpmX.Y -m` for its
-//     modules. With systemd, `systemctl is-active UNIT` for the services
-//     (nginx, phpX.Y-fpm, mariadb, redis-server, fail2ban) that are
-//     installed.
+//   - `sudo -n true` (exit status, stderr), when sudo is found.
+//   - one `dpkg-query -W` for the Debian packages of every tool found
+//     (nginx nginx-core nginx-full nginx-light nginx-extras, phpX.Y-fpm,
+//     mariadb-server-core* mariadb-server, redis-server, wp-cli, fail2ban,
+//     rsync, unzip, curl), when dpkg-query is found.
+//   - one `systemctl is-active` for the units of every service found
+//     (nginx, phpX.Y-fpm, mariadb, redis-server, fail2ban), when
+//     /run/systemd/system exists and systemctl is found.
 //
-// The script reports what the tools print; it interprets nothing. Version
-// numbers, sudo's verdict and module names are read in Go, where they are
+// Everything else is sh builtins: ID and VERSION_ID from /etc/os-release
+// (or /usr/lib/os-release, one pair of quotes removed), whether
+// /run/systemd/system exists, where each tool's executable is (php-fpm is
+// the highest /usr/sbin/php-fpmX.Y), and the ini files in
+// /etc/php/X.Y/fpm/conf.d, which name the extensions php-fpm loads in the
+// Debian layout (a dangling link does not count). Only when needed does
+// the script start more: a tool that no installed package covers (built
+// from source, no dpkg) is asked for its version (nginx -v,
+// php-fpmX.Y -v, mariadbd --version, redis-server --version,
+// fail2ban-client --version, rsync --version, unzip -v, curl --version),
+// except wp, which starts PHP and is never run; and without conf.d,
+// `php-fpmX.Y -m` lists the modules.
+//
+// The script reports what it found; it interprets nothing. Versions,
+// sudo's verdict and extension names are read in Go, where they are
 // tested.
 //
 // # Output grammar
@@ -46,27 +57,39 @@
 // The output is lines ending in LF:
 //
 //	output  = header *record trailer
-//	header  = "pressluft-probe" SP version LF   ; version = "1"
+//	header  = "pressluft-probe" SP version LF   ; version = "2"
 //	record  = key SP value LF
 //	trailer = "end" SP count LF                 ; count = number of records
 //	key     = one of the keys below
 //	value   = *(any byte but LF and NUL)        ; escaped: "\\" is a
 //	                                            ; backslash, "\n" a newline
 //
-// A value holds at most 8 lines of a tool's output (512 for php-fpm -m);
-// a line over 512 bytes is replaced by an empty one. The keys, and when
-// each must be present (exactly then; any other record is an error):
+// A value holds at most 8 lines (4 for a tool's version output, 512 for
+// php-fpm's extensions); a line over 512 bytes is replaced by an empty
+// one, and no line is added once the escaped value would pass 3000 bytes,
+// so each record is one write under PIPE_BUF and records written
+// concurrently never mix. The keys, and when each must be present
+// (exactly then; any other record is an error):
 //
 //	os.id, os.version_id     always; text, may be empty
 //	systemd                  always; "yes" or "no"
 //	sudo.path                always; absolute path, or empty: no sudo
 //	sudo.exit, sudo.stderr   when sudo.path is set; exit status 0-255, text
 //	C.path                   always, for each component C; empty: missing
-//	C.version                when C.path is set; the tool's output
-//	php-fpm.modules          when php-fpm.path is set; `php-fpm -m` stdout
+//	C.package                when C.path is set and an installed package
+//	                         covers it: "installed NAME VERSION" as
+//	                         dpkg-query prints ${db:Status-Status}
+//	                         ${Package} ${Version}
+//	C.version                when C.path is set, there is no C.package,
+//	                         and C is not wp-cli; the tool's output
+//	php-fpm.conf_d           when php-fpm.path is set and its conf.d
+//	                         exists; the ini file names, one per line
+//	php-fpm.modules          when php-fpm.path is set and there is no
+//	                         conf.d; `php-fpm -m` stdout
 //	C.unit, C.active         when C.path is set, systemd is yes and C is a
 //	                         service; the unit checked and what systemctl
-//	                         is-active printed (empty without systemctl)
+//	                         is-active printed for it (empty without
+//	                         systemctl)
 //
 // Records may come in any order, each at most once. The trailer's count
 // lets truncation be told from a short report, and the header must be the
@@ -83,22 +106,30 @@
 // facts and an *OutputError wrapping ErrOutputInvalid. Its message names a
 // line number and a fixed reason, never the output.
 //
-// Within a well-formed report, a tool whose output does not contain a
-// version Parse recognises is installed with an empty Version; the
-// evaluator reports that as unrecognised rather than guessing. Versions
-// are the upstream numbers ("10.11.8" from "Ver 10.11.8-MariaDB-0ubuntu0...").
-// sudo's verdict comes from its exit status and its C-locale messages:
-// "a password is required" (also what a user outside sudoers gets with -n),
-// "is not allowed to execute" or "may not run sudo", "must have a tty"; any
-// other failure is SudoFailed (sudo_failed: said, not guessed). PHP extensions are the
-// lowercased, sorted, de-duplicated names under [PHP Modules] and
-// [Zend Modules].
+// Within a well-formed report, a component's Version is the upstream
+// part of its package's version ("10.11.8" of "1:10.11.8-0ubuntu0.24.04.1",
+// "6.0" of "6.0-28ubuntu4") and Package the whole; without a package,
+// Version comes from the tool's output ("10.11.8" from "Ver
+// 10.11.8-MariaDB-0ubuntu0...") and Package is empty. A tool whose output
+// holds no version Parse recognises, and wp-cli without a package, are
+// installed with an empty Version; the evaluator reports that as
+// unrecognised rather than guessing. A package record must name an
+// installed package of its component (php-fpm's of the same branch) with a
+// valid Debian version, or the output is invalid. sudo's verdict comes
+// from its exit status and its C-locale messages: "a password is
+// required" (also what a user outside sudoers gets with -n), "is not
+// allowed to execute" or "may not run sudo", "must have a tty"; any other
+// failure is SudoFailed (sudo_failed: said, not guessed). PHP extensions
+// are the names of the conf.d ini files without priority and suffix
+// ("20-redis.ini" is redis), or the module names under [PHP Modules] and
+// [Zend Modules]; lowercased, sorted, de-duplicated.
 //
-// # Cost: one connection, one exec
+// # Cost: one connection, one exec, three commands
 //
 // Observe makes one TCP connection and one exec request per call, whatever
 // the outcome, and no retries: the whole check is a single round trip
-// bounded by the client's Timeout (10s by default). The script starts each
-// checked tool once (php-fpm twice) and systemctl once per service, and
-// its report is a few kilobytes.
+// bounded by the client's Timeout (10s by default). On a host whose tools
+// come from packages the script starts three commands at once (sudo,
+// dpkg-query, systemctl) and no interpreter (PHP, Python); its report is
+// a few kilobytes.
 package probe

@@ -12,41 +12,40 @@ import (
 )
 
 // The output of the probe script on an Ubuntu 24.04 node where sudo asks
-// for a password and Redis is not installed.
-const output = `pressluft-probe 1
+// for a password, Redis is not installed and nginx was built from source.
+const output = `pressluft-probe 2
 os.id ubuntu
 os.version_id 24.04
 systemd yes
 sudo.path /usr/bin/sudo
-sudo.exit 1
-sudo.stderr sudo: a password is required
-nginx.path /usr/sbin/nginx
-nginx.version nginx version: nginx/1.24.0 (Ubuntu)
-nginx.unit nginx
-nginx.active active
+nginx.path /usr/local/sbin/nginx
 php-fpm.path /usr/sbin/php-fpm8.3
-php-fpm.version PHP 8.3.6 (fpm-fcgi) (built: Apr 15 2024 19:21:47)\nCopyright (c) The PHP Group
-php-fpm.modules [PHP Modules]\nCore\nmysqli\nredis\n\n[Zend Modules]\nZend OPcache\n
-php-fpm.unit php8.3-fpm
-php-fpm.active active
 mariadb.path /usr/sbin/mariadbd
-mariadb.version /usr/sbin/mariadbd  Ver 10.11.8-MariaDB-0ubuntu0.24.04.1 for debian-linux-gnu on x86_64 (Ubuntu 24.04)
-mariadb.unit mariadb
-mariadb.active failed
 redis.path 
 wp-cli.path /usr/local/bin/wp
-wp-cli.version WP-CLI 2.10.0
 fail2ban.path /usr/bin/fail2ban-client
-fail2ban.version Fail2Ban v1.0.2
+rsync.path /usr/bin/rsync
+unzip.path /usr/bin/unzip
+curl.path /usr/bin/curl
+php-fpm.conf_d 10-mysqlnd.ini\n10-opcache.ini\n20-mysqli.ini\n20-redis.ini
+nginx.unit nginx
+nginx.active active
+php-fpm.unit php8.3-fpm
+php-fpm.active active
+mariadb.unit mariadb
+mariadb.active failed
 fail2ban.unit fail2ban
 fail2ban.active active
-rsync.path /usr/bin/rsync
-rsync.version rsync  version 3.2.7  protocol version 31
-unzip.path /usr/bin/unzip
-unzip.version UnZip 6.00 of 20 April 2009, by Debian. Original by Info-ZIP.
-curl.path /usr/bin/curl
-curl.version curl 8.5.0 (x86_64-pc-linux-gnu) libcurl/8.5.0
-end 32
+sudo.exit 1
+sudo.stderr sudo: a password is required
+php-fpm.package installed php8.3-fpm 8.3.6-0ubuntu0.24.04.5
+mariadb.package installed mariadb-server-core 1:10.11.8-0ubuntu0.24.04.1
+fail2ban.package installed fail2ban 1.0.2-3ubuntu0.1
+rsync.package installed rsync 3.2.7-1ubuntu1
+unzip.package installed unzip 6.0-28ubuntu4
+curl.package installed curl 8.5.0-2ubuntu10.6
+nginx.version nginx version: nginx/1.27.3
+end 31
 `
 
 func ExampleParse() {
@@ -56,9 +55,9 @@ func ExampleParse() {
 		return
 	}
 	fmt.Println("os:", facts.OS, "systemd:", facts.Systemd, "sudo:", facts.Sudo)
-	for _, name := range []string{readiness.ComponentMariaDB, readiness.ComponentPHPFPM, readiness.ComponentRedis} {
+	for _, name := range []string{readiness.ComponentMariaDB, readiness.ComponentNginx, readiness.ComponentRedis, readiness.ComponentWPCLI} {
 		c := facts.Components[name]
-		fmt.Printf("%s: installed=%v version=%q unit=%q service=%q\n", name, c.Installed, c.Version, c.Unit, c.Service)
+		fmt.Printf("%s: installed=%v version=%q package=%q unit=%q service=%q\n", name, c.Installed, c.Version, c.Package, c.Unit, c.Service)
 	}
 	fmt.Println("php extensions:", facts.PHPExtensions)
 
@@ -66,10 +65,11 @@ func ExampleParse() {
 	fmt.Println(err)
 	// Output:
 	// os: ubuntu-24.04 systemd: true sudo: password_required
-	// mariadb: installed=true version="10.11.8" unit="mariadb" service="failed"
-	// php-fpm: installed=true version="8.3.6" unit="php8.3-fpm" service="active"
-	// redis: installed=false version="" unit="" service=""
-	// php extensions: [core mysqli redis zend opcache]
+	// mariadb: installed=true version="10.11.8" package="1:10.11.8-0ubuntu0.24.04.1" unit="mariadb" service="failed"
+	// nginx: installed=true version="1.27.3" package="" unit="nginx" service="active"
+	// redis: installed=false version="" package="" unit="" service=""
+	// wp-cli: installed=true version="" package="" unit="" service=""
+	// php extensions: [mysqli mysqlnd opcache redis]
 	// probe: output invalid: line 1: missing header
 }
 

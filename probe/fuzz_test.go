@@ -17,8 +17,10 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte(render(readyRecords())))
 	f.Add([]byte(render(edit("systemd no", "nginx.unit", "nginx.active", "php-fpm.unit", "php-fpm.active",
 		"mariadb.unit", "mariadb.active", "redis.unit", "redis.active", "fail2ban.unit", "fail2ban.active"))))
-	f.Add([]byte(render(edit("sudo.path ", "sudo.exit", "sudo.stderr", "redis.path ", "redis.version", "redis.unit", "redis.active"))))
-	f.Add([]byte(render(edit(`nginx.version a\\b\nc`, `os.id "x"`))))
+	f.Add([]byte(render(edit("sudo.path ", "sudo.exit", "sudo.stderr", "redis.path ", "redis.package", "redis.unit", "redis.active"))))
+	f.Add([]byte(render(edit("nginx.package", `nginx.version a\\b\nc`, `os.id "x"`))))
+	f.Add([]byte(render(edit("php-fpm.conf_d", `php-fpm.modules [PHP Modules]\nredis`, "wp-cli.package installed wp-cli 2.10.0-1"))))
+	f.Add([]byte(render(edit("mariadb.package installed mariadb-server-core-10.6 1:10.6.18-0ubuntu0.22.04.1"))))
 	f.Add([]byte(""))
 	f.Add([]byte("This account is currently not available.\n"))
 	f.Add([]byte(header + "\nend 0\n"))
@@ -70,6 +72,12 @@ func FuzzParse(f *testing.F) {
 				t.Errorf("component %s: service state %q", c.name, cf.Service)
 			case cf.Version != "" && strings.Trim(cf.Version, "0123456789.") != "":
 				t.Errorf("component %s: version %q", c.name, cf.Version)
+			case cf.Package != "":
+				if _, err := readiness.ParseVersion(cf.Package); err != nil {
+					t.Errorf("component %s: package version %q: %v", c.name, cf.Package, err)
+				}
+			case c.version == nil && cf.Version != "":
+				t.Errorf("component %s: version %q read from a tool the script never runs", c.name, cf.Version)
 			}
 		}
 		if !slices.IsSorted(facts.PHPExtensions) || len(slices.Compact(slices.Clone(facts.PHPExtensions))) != len(facts.PHPExtensions) {

@@ -16,8 +16,8 @@ import (
 // report is a few kilobytes.
 const MaxOutput = 64 << 10
 
-// header is the first line of a version-1 report.
-const header = "pressluft-probe 1"
+// header is the first line of a version-2 report.
+const header = "pressluft-probe 2"
 
 // ErrOutputInvalid is wrapped by every error Parse returns.
 var ErrOutputInvalid = errors.New("probe: output invalid")
@@ -52,16 +52,20 @@ func invalid(line int, reason string) error {
 	return &OutputError{Line: line, Reason: reason}
 }
 
-// knownKeys is every record key a version-1 report may hold.
+// knownKeys is every record key a version-2 report may hold.
 var knownKeys = func() map[string]bool {
 	keys := map[string]bool{
 		"os.id": true, "os.version_id": true, "systemd": true,
 		"sudo.path": true, "sudo.exit": true, "sudo.stderr": true,
+		readiness.ComponentPHPFPM + ".conf_d":  true,
 		readiness.ComponentPHPFPM + ".modules": true,
 	}
 	for _, c := range components {
 		keys[c.name+".path"] = true
-		keys[c.name+".version"] = true
+		keys[c.name+".package"] = true
+		if c.version != nil {
+			keys[c.name+".version"] = true
+		}
 		if c.service {
 			keys[c.name+".unit"] = true
 			keys[c.name+".active"] = true
@@ -305,17 +309,46 @@ func (r *report) component(c component, f *readiness.Facts) (readiness.Component
 		return cf, err
 	}
 	cf.Installed = true
-	out, err := r.need(c.name + ".version")
-	if err != nil {
-		return cf, err
-	}
-	cf.Version = findVersion(c.version, out)
+	// php-fpm8.3 is packaged as php8.3-fpm and runs as unit php8.3-fpm.
+	phpName := ""
 	if c.name == readiness.ComponentPHPFPM {
-		mods, err := r.need(c.name + ".modules")
+		bin := p[strings.LastIndex(p, "/")+1:]
+		if v, ok := strings.CutPrefix(bin, "php-fpm"); ok {
+			phpName = "php" + v + "-fpm"
+		}
+	}
+	pkgKey := c.name + ".package"
+	switch _, ok := r.byKey[pkgKey]; {
+	case ok:
+		line, _ := r.need(pkgKey)
+		st, rest, _ := strings.Cut(line, " ")
+		name, version, _ := strings.Cut(rest, " ")
+		if st != "installed" || !c.packages.MatchString(name) || (phpName != "" && name != phpName) {
+			return cf, invalid(r.byKey[pkgKey].line, pkgKey+" is not an installed package of "+c.name)
+		}
+		up, ok := packageVersion(version)
+		if !ok {
+			return cf, invalid(r.byKey[pkgKey].line, pkgKey+" is not a package version")
+		}
+		cf.Version, cf.Package = up, version
+	case c.version != nil:
+		out, err := r.need(c.name + ".version")
 		if err != nil {
 			return cf, err
 		}
-		f.PHPExtensions = parseModules(mods)
+		cf.Version = findVersion(c.version, out)
+	}
+	if c.name == readiness.ComponentPHPFPM {
+		if _, ok := r.byKey[c.name+".conf_d"]; ok {
+			inis, _ := r.need(c.name + ".conf_d")
+			f.PHPExtensions = parseConfD(inis)
+		} else {
+			mods, err := r.need(c.name + ".modules")
+			if err != nil {
+				return cf, err
+			}
+			f.PHPExtensions = parseModules(mods)
+		}
 	}
 	if !c.service || !f.Systemd {
 		return cf, nil
@@ -327,13 +360,8 @@ func (r *report) component(c component, f *readiness.Facts) (readiness.Component
 	if !c.unit.MatchString(cf.Unit) {
 		return cf, invalid(r.byKey[unitKey].line, unitKey+" is not the unit the script checks")
 	}
-	if c.name == readiness.ComponentPHPFPM {
-		// The unit is named for the binary's version: php-fpm8.3 runs
-		// as php8.3-fpm.
-		v := p[strings.LastIndex(p, "/php-fpm")+1:]
-		if !strings.HasPrefix(v, "php-fpm") || "php"+strings.TrimPrefix(v, "php-fpm")+"-fpm" != cf.Unit {
-			return cf, invalid(r.byKey[unitKey].line, unitKey+" does not match php-fpm.path")
-		}
+	if c.name == readiness.ComponentPHPFPM && cf.Unit != phpName {
+		return cf, invalid(r.byKey[unitKey].line, unitKey+" does not match php-fpm.path")
 	}
 	active, err := r.need(c.name + ".active")
 	if err != nil {

@@ -12,7 +12,7 @@ import (
 )
 
 // readyRecords are the records of a ready Ubuntu 24.04 host, as the script
-// prints them (without header and trailer).
+// prints them (without header and trailer; the script's order varies).
 func readyRecords() []string {
 	return []string{
 		"os.id ubuntu",
@@ -22,34 +22,33 @@ func readyRecords() []string {
 		"sudo.exit 0",
 		"sudo.stderr ",
 		"nginx.path /usr/sbin/nginx",
-		"nginx.version nginx version: nginx/1.24.0 (Ubuntu)",
+		"nginx.package installed nginx 1.24.0-2ubuntu7.1",
 		"nginx.unit nginx",
 		"nginx.active active",
 		"php-fpm.path /usr/sbin/php-fpm8.3",
-		`php-fpm.version PHP 8.3.6 (fpm-fcgi) (built: Apr 15 2024 19:21:47)\nCopyright (c) The PHP Group\nZend Engine v4.3.6, Copyright (c) Zend Technologies`,
-		`php-fpm.modules [PHP Modules]\nCore\ncurl\nmbstring\nmysqli\nredis\nZend OPcache\n\n[Zend Modules]\nZend OPcache`,
+		"php-fpm.package installed php8.3-fpm 8.3.6-0ubuntu0.24.04.5",
+		`php-fpm.conf_d 10-mysqlnd.ini\n10-opcache.ini\n20-curl.ini\n20-mbstring.ini\n20-mysqli.ini\n20-redis.ini`,
 		"php-fpm.unit php8.3-fpm",
 		"php-fpm.active active",
 		"mariadb.path /usr/sbin/mariadbd",
-		"mariadb.version /usr/sbin/mariadbd  Ver 10.11.8-MariaDB-0ubuntu0.24.04.1 for debian-linux-gnu on x86_64 (Ubuntu 24.04)",
+		"mariadb.package installed mariadb-server-core 1:10.11.8-0ubuntu0.24.04.1",
 		"mariadb.unit mariadb",
 		"mariadb.active active",
 		"redis.path /usr/bin/redis-server",
-		"redis.version Redis server v=7.0.15 sha=00000000:0 malloc=jemalloc-5.3.0 bits=64 build=d81b8ff71cfb150e",
+		"redis.package installed redis-server 5:7.0.15-1build2",
 		"redis.unit redis-server",
 		"redis.active active",
 		"wp-cli.path /usr/local/bin/wp",
-		"wp-cli.version WP-CLI 2.10.0",
 		"fail2ban.path /usr/bin/fail2ban-client",
-		"fail2ban.version Fail2Ban v1.0.2",
+		"fail2ban.package installed fail2ban 1.0.2-3ubuntu0.1",
 		"fail2ban.unit fail2ban",
 		"fail2ban.active active",
 		"rsync.path /usr/bin/rsync",
-		`rsync.version rsync  version 3.2.7  protocol version 31\nCopyright (C) 1996-2022 by Andrew Tridgell, Wayne Davison, and others.`,
+		"rsync.package installed rsync 3.2.7-1ubuntu1",
 		"unzip.path /usr/bin/unzip",
-		"unzip.version UnZip 6.00 of 20 April 2009, by Debian. Original by Info-ZIP.",
+		"unzip.package installed unzip 6.0-28ubuntu4",
 		"curl.path /usr/bin/curl",
-		"curl.version curl 8.5.0 (x86_64-pc-linux-gnu) libcurl/8.5.0 OpenSSL/3.0.13 zlib/1.3",
+		"curl.package installed curl 8.5.0-2ubuntu10.6",
 	}
 }
 
@@ -88,23 +87,30 @@ func edit(changes ...string) []string {
 
 func readyFacts() *readiness.Facts {
 	return &readiness.Facts{
-		ScriptVersion: 1,
+		ScriptVersion: 2,
 		OS:            readiness.OSRelease{ID: "ubuntu", VersionID: "24.04"},
 		Systemd:       true,
 		Sudo:          readiness.SudoOK,
 		Components: map[string]readiness.ComponentFacts{
-			readiness.ComponentNginx:    {Installed: true, Version: "1.24.0", Unit: "nginx", Service: "active"},
-			readiness.ComponentPHPFPM:   {Installed: true, Version: "8.3.6", Unit: "php8.3-fpm", Service: "active"},
-			readiness.ComponentMariaDB:  {Installed: true, Version: "10.11.8", Unit: "mariadb", Service: "active"},
-			readiness.ComponentRedis:    {Installed: true, Version: "7.0.15", Unit: "redis-server", Service: "active"},
-			readiness.ComponentWPCLI:    {Installed: true, Version: "2.10.0"},
-			readiness.ComponentFail2ban: {Installed: true, Version: "1.0.2", Unit: "fail2ban", Service: "active"},
-			readiness.ComponentRsync:    {Installed: true, Version: "3.2.7"},
-			readiness.ComponentUnzip:    {Installed: true, Version: "6.00"},
-			readiness.ComponentCurl:     {Installed: true, Version: "8.5.0"},
+			readiness.ComponentNginx:    {Installed: true, Version: "1.24.0", Package: "1.24.0-2ubuntu7.1", Unit: "nginx", Service: "active"},
+			readiness.ComponentPHPFPM:   {Installed: true, Version: "8.3.6", Package: "8.3.6-0ubuntu0.24.04.5", Unit: "php8.3-fpm", Service: "active"},
+			readiness.ComponentMariaDB:  {Installed: true, Version: "10.11.8", Package: "1:10.11.8-0ubuntu0.24.04.1", Unit: "mariadb", Service: "active"},
+			readiness.ComponentRedis:    {Installed: true, Version: "7.0.15", Package: "5:7.0.15-1build2", Unit: "redis-server", Service: "active"},
+			readiness.ComponentWPCLI:    {Installed: true},
+			readiness.ComponentFail2ban: {Installed: true, Version: "1.0.2", Package: "1.0.2-3ubuntu0.1", Unit: "fail2ban", Service: "active"},
+			readiness.ComponentRsync:    {Installed: true, Version: "3.2.7", Package: "3.2.7-1ubuntu1"},
+			readiness.ComponentUnzip:    {Installed: true, Version: "6.0", Package: "6.0-28ubuntu4"},
+			readiness.ComponentCurl:     {Installed: true, Version: "8.5.0", Package: "8.5.0-2ubuntu10.6"},
 		},
-		PHPExtensions: []string{"core", "curl", "mbstring", "mysqli", "redis", "zend opcache"},
+		PHPExtensions: []string{"curl", "mbstring", "mysqli", "mysqlnd", "opcache", "redis"},
 	}
+}
+
+// setComponent changes one component of f.
+func setComponent(f *readiness.Facts, name string, fn func(c *readiness.ComponentFacts)) {
+	c := f.Components[name]
+	fn(&c)
+	f.Components[name] = c
 }
 
 // changed returns the ready facts after fn.
@@ -116,6 +122,11 @@ func changed(fn func(f *readiness.Facts)) *readiness.Facts {
 
 func TestParseValid(t *testing.T) {
 	t.Parallel()
+	fromTool := func(name, version string) *readiness.Facts {
+		return changed(func(f *readiness.Facts) {
+			setComponent(f, name, func(c *readiness.ComponentFacts) { c.Version, c.Package = version, "" })
+		})
+	}
 	tests := []struct {
 		name string
 		out  string
@@ -143,9 +154,9 @@ func TestParseValid(t *testing.T) {
 			readyFacts()},
 		{"sudo missing", render(edit("sudo.path ", "sudo.exit", "sudo.stderr")),
 			changed(func(f *readiness.Facts) { f.Sudo = readiness.SudoMissing })},
-		{"redis missing", render(edit("redis.path ", "redis.version", "redis.unit", "redis.active")),
+		{"redis missing", render(edit("redis.path ", "redis.package", "redis.unit", "redis.active")),
 			changed(func(f *readiness.Facts) { f.Components[readiness.ComponentRedis] = readiness.ComponentFacts{} })},
-		{"php-fpm missing", render(edit("php-fpm.path ", "php-fpm.version", "php-fpm.modules", "php-fpm.unit", "php-fpm.active")),
+		{"php-fpm missing", render(edit("php-fpm.path ", "php-fpm.package", "php-fpm.conf_d", "php-fpm.unit", "php-fpm.active")),
 			changed(func(f *readiness.Facts) {
 				f.Components[readiness.ComponentPHPFPM] = readiness.ComponentFacts{}
 				f.PHPExtensions = nil
@@ -165,41 +176,84 @@ func TestParseValid(t *testing.T) {
 					readiness.ComponentNginx: "failed", readiness.ComponentRedis: "inactive",
 					readiness.ComponentMariaDB: "", readiness.ComponentFail2ban: "",
 				} {
-					c := f.Components[k]
-					c.Service = s
-					f.Components[k] = c
+					setComponent(f, k, func(c *readiness.ComponentFacts) { c.Service = s })
 				}
 			})},
-		{"unrecognised versions", render(edit("nginx.version nginx: [alert] could not open error log", "curl.version ",
-			`mariadb.version mysqld  Ver 8.0.36 for Linux on x86_64 (MySQL Community Server - GPL)`)),
+		{"unpackaged nginx", render(edit("nginx.path /usr/local/sbin/nginx", "nginx.package", "nginx.version nginx version: nginx/1.27.3")),
+			fromTool(readiness.ComponentNginx, "1.27.3")},
+		{"no dpkg", render(edit("nginx.package", "nginx.version nginx version: nginx/1.24.0 (Ubuntu)",
+			"php-fpm.package", `php-fpm.version PHP 8.3.6 (fpm-fcgi) (built: Apr 15 2024 19:21:47)\nCopyright (c) The PHP Group`,
+			"mariadb.package", "mariadb.version /usr/sbin/mariadbd  Ver 10.11.8-MariaDB-0ubuntu0.24.04.1 for debian-linux-gnu on x86_64 (Ubuntu 24.04)",
+			"redis.package", "redis.version Redis server v=7.0.15 sha=00000000:0 malloc=jemalloc-5.3.0 bits=64 build=d81b8ff71cfb150e",
+			"fail2ban.package", "fail2ban.version Fail2Ban v1.0.2",
+			"rsync.package", `rsync.version rsync  version 3.2.7  protocol version 31\nCopyright (C) 1996-2022 by Andrew Tridgell, Wayne Davison, and others.`,
+			"unzip.package", "unzip.version UnZip 6.00 of 20 April 2009, by Debian. Original by Info-ZIP.",
+			"curl.package", "curl.version curl 8.5.0 (x86_64-pc-linux-gnu) libcurl/8.5.0 OpenSSL/3.0.13 zlib/1.3")),
+			changed(func(f *readiness.Facts) {
+				for k, c := range f.Components {
+					c.Package = ""
+					f.Components[k] = c
+				}
+				setComponent(f, readiness.ComponentUnzip, func(c *readiness.ComponentFacts) { c.Version = "6.00" })
+			})},
+		{"wp-cli from a package", render(edit("wp-cli.path /usr/bin/wp", "wp-cli.package installed wp-cli 2.10.0-1")),
+			changed(func(f *readiness.Facts) {
+				f.Components[readiness.ComponentWPCLI] = readiness.ComponentFacts{Installed: true, Version: "2.10.0", Package: "2.10.0-1"}
+			})},
+		{"other mariadb packages", render(edit("mariadb.package installed mariadb-server-core-10.6 1:10.6.18-0ubuntu0.22.04.1")),
+			changed(func(f *readiness.Facts) {
+				setComponent(f, readiness.ComponentMariaDB, func(c *readiness.ComponentFacts) {
+					c.Version, c.Package = "10.6.18", "1:10.6.18-0ubuntu0.22.04.1"
+				})
+			})},
+		{"mariadb metapackage", render(edit("mariadb.package installed mariadb-server 1:10.11.8-0ubuntu0.24.04.1")), readyFacts()},
+		{"nginx-full", render(edit("nginx.package installed nginx-full 1.18.0-6ubuntu14.4")),
+			changed(func(f *readiness.Facts) {
+				setComponent(f, readiness.ComponentNginx, func(c *readiness.ComponentFacts) { c.Version, c.Package = "1.18.0", "1.18.0-6ubuntu14.4" })
+			})},
+		{"package versions", render(edit("rsync.package installed rsync 3.2.7+dfsg-1", "unzip.package installed unzip 6", "curl.package installed curl 2:8.5.0~rc1",
+			"fail2ban.package installed fail2ban 1.0.2.3.4.5-1", "redis.package installed redis-server 5:7.0.15-1~deb12u3")),
+			changed(func(f *readiness.Facts) {
+				setComponent(f, readiness.ComponentRsync, func(c *readiness.ComponentFacts) { c.Version, c.Package = "3.2.7", "3.2.7+dfsg-1" })
+				setComponent(f, readiness.ComponentUnzip, func(c *readiness.ComponentFacts) { c.Version, c.Package = "6", "6" })
+				setComponent(f, readiness.ComponentCurl, func(c *readiness.ComponentFacts) { c.Version, c.Package = "8.5.0", "2:8.5.0~rc1" })
+				setComponent(f, readiness.ComponentFail2ban, func(c *readiness.ComponentFacts) { c.Version, c.Package = "", "1.0.2.3.4.5-1" })
+				setComponent(f, readiness.ComponentRedis, func(c *readiness.ComponentFacts) { c.Package = "5:7.0.15-1~deb12u3" })
+			})},
+		{"unrecognised versions", render(edit("nginx.package", "nginx.version nginx: [alert] could not open error log", "curl.package", "curl.version ",
+			"mariadb.package", `mariadb.version mysqld  Ver 8.0.36 for Linux on x86_64 (MySQL Community Server - GPL)`)),
 			changed(func(f *readiness.Facts) {
 				for _, k := range []string{readiness.ComponentNginx, readiness.ComponentCurl, readiness.ComponentMariaDB} {
-					c := f.Components[k]
-					c.Version = ""
-					f.Components[k] = c
+					setComponent(f, k, func(c *readiness.ComponentFacts) { c.Version, c.Package = "", "" })
 				}
 			})},
-		{"version after warnings", render(edit("mariadb.version mariadbd: Can't read dir of '/etc/mysql/conf.d/'\r\\n/usr/sbin/mariadbd  Ver 10.11.8-MariaDB-0ubuntu0.24.04.1 for debian-linux-gnu\r",
-			`rsync.version rsync  version v3.3.0  protocol version 32`)),
+		{"version after warnings", render(edit("mariadb.package", "mariadb.version mariadbd: Can't read dir of '/etc/mysql/conf.d/'\r\\n/usr/sbin/mariadbd  Ver 10.11.8-MariaDB-0ubuntu0.24.04.1 for debian-linux-gnu\r",
+			"rsync.package", `rsync.version rsync  version v3.3.0  protocol version 32`)),
 			changed(func(f *readiness.Facts) {
-				c := f.Components[readiness.ComponentRsync]
-				c.Version = "3.3.0"
-				f.Components[readiness.ComponentRsync] = c
+				setComponent(f, readiness.ComponentMariaDB, func(c *readiness.ComponentFacts) { c.Package = "" })
+				setComponent(f, readiness.ComponentRsync, func(c *readiness.ComponentFacts) { c.Version, c.Package = "3.3.0", "" })
 			})},
-		{"modules after a warning, odd lines skipped", render(edit(
-			`php-fpm.modules PHP Warning:  Module "redis" is already loaded in Unknown on line 0\n[PHP Modules]\nredis\nRedis\nmysqli\n` + "\xff\xfe" + `\n\n[Zend Modules]\nZend OPcache\n`)),
+		{"modules instead of conf.d", render(edit("php-fpm.conf_d",
+			`php-fpm.modules PHP Warning:  Module "redis" is already loaded in Unknown on line 0\n[PHP Modules]\nredis\nRedis\nmysqli\n`+"\xff\xfe"+`\n\n[Zend Modules]\nZend OPcache\n`)),
 			changed(func(f *readiness.Facts) { f.PHPExtensions = []string{"mysqli", "redis", "zend opcache"} })},
-		{"php-fpm without modules", render(edit("php-fpm.modules ")),
+		{"php-fpm without modules", render(edit("php-fpm.conf_d", "php-fpm.modules ")),
 			changed(func(f *readiness.Facts) { f.PHPExtensions = nil })},
-		{"other php branch", render(edit("php-fpm.path /usr/sbin/php-fpm8.1", "php-fpm.unit php8.1-fpm", "php-fpm.version PHP 8.1.2-1ubuntu2.18 (fpm-fcgi)")),
+		{"empty conf.d", render(edit("php-fpm.conf_d ")),
+			changed(func(f *readiness.Facts) { f.PHPExtensions = nil })},
+		{"odd conf.d names", render(edit(`php-fpm.conf_d 20-redis.ini\nREADME\n99-Custom.ini\nredis.ini\n.ini\n20-.ini\n20-a b.ini\n-x.ini\n`+"\xff.ini")),
+			changed(func(f *readiness.Facts) { f.PHPExtensions = []string{"custom", "redis"} })},
+		{"other php branch", render(edit("php-fpm.path /usr/sbin/php-fpm8.1", "php-fpm.unit php8.1-fpm", "php-fpm.package installed php8.1-fpm 8.1.2-1ubuntu2.18")),
 			changed(func(f *readiness.Facts) {
-				f.Components[readiness.ComponentPHPFPM] = readiness.ComponentFacts{Installed: true, Version: "8.1.2", Unit: "php8.1-fpm", Service: "active"}
+				f.Components[readiness.ComponentPHPFPM] = readiness.ComponentFacts{Installed: true, Version: "8.1.2", Package: "8.1.2-1ubuntu2.18", Unit: "php8.1-fpm", Service: "active"}
 			})},
 		{"os values trimmed and unquoted", render(edit(`os.id "debian" `, "os.version_id '12'\r")),
 			changed(func(f *readiness.Facts) { f.OS = readiness.OSRelease{ID: "debian", VersionID: "12"} })},
 		{"no os-release", render(edit("os.id ", "os.version_id ")),
 			changed(func(f *readiness.Facts) { f.OS = readiness.OSRelease{} })},
-		{"backslashes in tool output", render(edit(`nginx.version nginx version: nginx/1.24.0 \\n (C:\\x)`)), readyFacts()},
+		{"backslashes in tool output", render(edit("nginx.package", `nginx.version nginx version: nginx/1.24.0 \\n (C:\\x)`)),
+			changed(func(f *readiness.Facts) {
+				setComponent(f, readiness.ComponentNginx, func(c *readiness.ComponentFacts) { c.Package = "" })
+			})},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -230,20 +284,22 @@ func TestParseInvalid(t *testing.T) {
 		{"banner first", "Welcome to node1!\n" + ready, "probe: output invalid: line 1: missing header"},
 		{"nologin", "This account is currently not available.\n", "probe: output invalid: line 1: missing header"},
 		{"CRLF", strings.ReplaceAll(ready, "\n", "\r\n"), "probe: output invalid: line 1: unsupported script version"},
-		{"other version", strings.Replace(ready, header, "pressluft-probe 2", 1), "probe: output invalid: line 1: unsupported script version"},
-		{"unknown key", render(edit("nginx.flavour plain")), "probe: output invalid: line 37: unknown record key"},
+		{"version 1", strings.Replace(ready, header, "pressluft-probe 1", 1), "probe: output invalid: line 1: unsupported script version"},
+		{"other version", strings.Replace(ready, header, "pressluft-probe 3", 1), "probe: output invalid: line 1: unsupported script version"},
+		{"unknown key", render(edit("nginx.flavour plain")), "probe: output invalid: line 36: unknown record key"},
+		{"wp-cli is never run", render(edit("wp-cli.version WP-CLI 2.10.0")), "probe: output invalid: line 36: unknown record key"},
 		{"key without value", render(edit("systemd")) + "", "probe: output invalid: missing record systemd"},
 		{"no space", strings.Replace(ready, "systemd yes", "systemd", 1), "probe: output invalid: line 4: malformed record: no space after the key"},
-		{"duplicate", render(append(readyRecords(), "systemd no")), "probe: output invalid: line 37: duplicate record systemd"},
-		{"count too high", strings.Replace(ready, "end 35", "end 36", 1), "probe: output invalid: line 37: trailer count does not match the records"},
-		{"count with zero", strings.Replace(ready, "end 35", "end 035", 1), "probe: output invalid: line 37: trailer count does not match the records"},
-		{"count missing", strings.Replace(ready, "end 35", "end ", 1), "probe: output invalid: line 37: trailer count does not match the records"},
-		{"data after end", ready + "logout\n", "probe: output invalid: line 38: data after the trailer"},
-		{"empty line after end", ready + "\n", "probe: output invalid: line 38: data after the trailer"},
-		{"two reports", ready + ready, "probe: output invalid: line 38: data after the trailer"},
-		{"bad escape", render(edit(`nginx.version a\tb`)), "probe: output invalid: line 9: malformed escape in record nginx.version"},
-		{"dangling backslash", render(edit(`nginx.version a\`)), "probe: output invalid: line 9: malformed escape in record nginx.version"},
-		{"NUL", render(edit("nginx.version a\x00b")), "probe: output invalid: line 9: NUL byte"},
+		{"duplicate", render(append(readyRecords(), "systemd no")), "probe: output invalid: line 36: duplicate record systemd"},
+		{"count too high", strings.Replace(ready, "end 34", "end 35", 1), "probe: output invalid: line 36: trailer count does not match the records"},
+		{"count with zero", strings.Replace(ready, "end 34", "end 034", 1), "probe: output invalid: line 36: trailer count does not match the records"},
+		{"count missing", strings.Replace(ready, "end 34", "end ", 1), "probe: output invalid: line 36: trailer count does not match the records"},
+		{"data after end", ready + "logout\n", "probe: output invalid: line 37: data after the trailer"},
+		{"empty line after end", ready + "\n", "probe: output invalid: line 37: data after the trailer"},
+		{"two reports", ready + ready, "probe: output invalid: line 37: data after the trailer"},
+		{"bad escape", render(edit(`nginx.package a\tb`)), "probe: output invalid: line 9: malformed escape in record nginx.package"},
+		{"dangling backslash", render(edit(`nginx.package a\`)), "probe: output invalid: line 9: malformed escape in record nginx.package"},
+		{"NUL", render(edit("nginx.package a\x00b")), "probe: output invalid: line 9: NUL byte"},
 		{"systemd maybe", render(edit("systemd maybe")), "probe: output invalid: line 4: systemd is neither yes nor no"},
 		{"sudo exit text", render(edit("sudo.exit one")), "probe: output invalid: line 6: sudo.exit is not an exit status"},
 		{"sudo exit too big", render(edit("sudo.exit 256")), "probe: output invalid: line 6: sudo.exit is not an exit status"},
@@ -251,15 +307,31 @@ func TestParseInvalid(t *testing.T) {
 		{"sudo stderr missing", render(edit("sudo.stderr")), "probe: output invalid: missing record sudo.stderr"},
 		{"sudo records without sudo", render(edit("sudo.path ")), "probe: output invalid: line 6: unexpected record sudo.exit"},
 		{"relative path", render(edit("nginx.path nginx")), "probe: output invalid: line 8: nginx.path is not an absolute path"},
-		{"version missing", render(edit("curl.version")), "probe: output invalid: missing record curl.version"},
-		{"version without tool", render(edit("curl.path ")), "probe: output invalid: line 36: unexpected record curl.version"},
+		{"neither package nor version", render(edit("curl.package")), "probe: output invalid: missing record curl.version"},
+		{"package and version", render(edit("curl.version curl 8.5.0")), "probe: output invalid: line 36: unexpected record curl.version"},
+		{"package without tool", render(edit("curl.path ")), "probe: output invalid: line 35: unexpected record curl.package"},
+		{"package not installed", render(edit("nginx.package config-files nginx 1.24.0-2ubuntu7.1")),
+			"probe: output invalid: line 9: nginx.package is not an installed package of nginx"},
+		{"package of something else", render(edit("nginx.package installed apache2 2.4.58-1ubuntu8")),
+			"probe: output invalid: line 9: nginx.package is not an installed package of nginx"},
+		{"package of another php branch", render(edit("php-fpm.package installed php8.1-fpm 8.1.2-1ubuntu2.18")),
+			"probe: output invalid: line 13: php-fpm.package is not an installed package of php-fpm"},
+		{"package without version", render(edit("redis.package installed redis-server ")),
+			"probe: output invalid: line 22: redis.package is not a package version"},
+		{"package with two versions", render(edit("redis.package installed redis-server 7.0 7.1")),
+			"probe: output invalid: line 22: redis.package is not a package version"},
+		{"package version not a version", render(edit("redis.package installed redis-server 1:abc")),
+			"probe: output invalid: line 22: redis.package is not a package version"},
+		{"package record alone", render(edit("redis.package installed")),
+			"probe: output invalid: line 22: redis.package is not an installed package of redis"},
+		{"conf.d and modules", render(edit("php-fpm.modules [PHP Modules]")), "probe: output invalid: line 36: unexpected record php-fpm.modules"},
+		{"neither conf.d nor modules", render(edit("php-fpm.conf_d")), "probe: output invalid: missing record php-fpm.modules"},
 		{"unit without systemd", render(edit("systemd no")), "probe: output invalid: line 10: unexpected record nginx.unit"},
 		{"unit missing", render(edit("redis.unit")), "probe: output invalid: missing record redis.unit"},
 		{"active missing", render(edit("redis.active")), "probe: output invalid: missing record redis.active"},
 		{"wrong unit", render(edit("nginx.unit apache2")), "probe: output invalid: line 10: nginx.unit is not the unit the script checks"},
 		{"php unit of another branch", render(edit("php-fpm.unit php8.1-fpm")), "probe: output invalid: line 15: php-fpm.unit does not match php-fpm.path"},
 		{"php path not php-fpm", render(edit("php-fpm.path /usr/sbin/php8.3")), "probe: output invalid: line 15: php-fpm.unit does not match php-fpm.path"},
-		{"modules missing", render(edit("php-fpm.modules")), "probe: output invalid: missing record php-fpm.modules"},
 		{"os id not UTF-8", render(edit("os.id ubu\xffntu")), "probe: output invalid: line 2: os.id is not printable text"},
 		{"os id control", render(edit("os.version_id 24\x1b[0m")), "probe: output invalid: line 3: os.version_id is not printable text"},
 		{"os id too long", render(edit("os.id " + strings.Repeat("u", 129))), "probe: output invalid: line 2: os.id is not printable text"},
@@ -298,7 +370,9 @@ func TestParseErrorsNeverQuoteOutput(t *testing.T) {
 		render(edit("os.id " + secret + "\x01")),
 		render(edit("nginx.unit " + secret)),
 		render(edit("sudo.exit " + secret)),
-		render(edit(`nginx.version \` + secret)),
+		render(edit(`nginx.package \` + secret)),
+		render(edit("nginx.package installed " + secret)),
+		render(edit("nginx.package installed nginx " + secret)),
 		render(edit("end " + secret)),
 		render(edit("systemd " + secret)),
 	}

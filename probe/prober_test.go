@@ -3,6 +3,7 @@ package probe
 import (
 	"context"
 	"crypto/ed25519"
+	"crypto/sha256"
 	"crypto/rand"
 	"reflect"
 	"slices"
@@ -44,8 +45,22 @@ func wantFacts(p sshtest.Profile) *readiness.Facts {
 			f.Components[name] = readiness.ComponentFacts{}
 			continue
 		}
-		v, _, _ := strings.Cut(c.Version, "-") // mariadb: 10.11.8-MariaDB-...
-		cf := readiness.ComponentFacts{Installed: true, Version: v}
+		// The tool's version (mariadb: 10.11.8-MariaDB-...), which the
+		// script reads only when no package covers the tool, and never
+		// from wp (it would start PHP).
+		v, _, _ := strings.Cut(c.Version, "-")
+		if name == readiness.ComponentWPCLI {
+			v = ""
+		}
+		if c.Package != "" {
+			// The package's upstream version: 1:10.11.8-0ubuntu0... is 10.11.8.
+			_, v, _ = strings.Cut(":"+c.Package, ":")
+			if strings.Contains(v, ":") {
+				_, v, _ = strings.Cut(v, ":")
+			}
+			v = v[:strings.LastIndex(v, "-")]
+		}
+		cf := readiness.ComponentFacts{Installed: true, Version: v, Package: c.Package}
 		if u := units[name]; u != "" && p.Systemd {
 			cf.Unit, cf.Service = u, c.Service
 			if cf.Service == "" {
@@ -54,13 +69,12 @@ func wantFacts(p sshtest.Profile) *readiness.Facts {
 		}
 		f.Components[name] = cf
 	}
-	if _, ok := p.Components[readiness.ComponentPHPFPM]; ok {
-		for _, m := range p.PHPExtensions {
-			f.PHPExtensions = append(f.PHPExtensions, strings.ToLower(m))
-		}
-		slices.Sort(f.PHPExtensions)
-		f.PHPExtensions = slices.Compact(f.PHPExtensions)
+	// Extensions are the ini files in conf.d: 20-redis.ini loads redis.
+	for _, ini := range p.PHPConfD() {
+		_, ext, _ := strings.Cut(strings.TrimSuffix(ini, ".ini"), "-")
+		f.PHPExtensions = append(f.PHPExtensions, ext)
 	}
+	slices.Sort(f.PHPExtensions)
 	return f
 }
 
@@ -77,6 +91,12 @@ func checkOneRoundTrip(t *testing.T, node *sshtest.Node) {
 	}
 	if execs[0].Command != Command {
 		t.Errorf("exec command = %q, want %q", execs[0].Command, Command)
+	}
+	if got, want := execs[0].StdinBytes, len(Script()); got != want {
+		t.Errorf("exec stdin = %d bytes, want %d (the script)", got, want)
+	}
+	if got, want := execs[0].StdinSHA256, sha256.Sum256([]byte(Script())); got != want {
+		t.Errorf("exec stdin SHA-256 = %x, want %x (the script's)", got, want)
 	}
 }
 

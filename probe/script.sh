@@ -1,28 +1,31 @@
 LC_ALL=C; export LC_ALL
 R=${PRESSLUFT_PROBE_ROOT-}
 PATH=$R/usr/local/sbin:$R/usr/local/bin:$R/usr/sbin:$R/usr/bin:$R/sbin:$R/bin; export PATH
-# pressluft readiness probe, protocol version 1 (see probe/doc.go).
+# pressluft readiness probe, protocol version 2 (see probe/doc.go).
 #
 # Sent on stdin to `exec /bin/sh -s`. A constant: nothing about the node or
-# the request is ever spliced into it. It uses only sh builtins and the tools
-# it checks, reads files only under "$R", and runs every tool with stdin from
-# /dev/null. All work happens in main, which the shell must read in full
-# before it runs, so no command can swallow the rest of the script.
+# the request is ever spliced into it. It uses only sh builtins and, at
+# most, sudo, dpkg-query and systemctl (plus a tool's own version flag when
+# no installed package covers it), reads files only under "$R", and runs
+# every command with stdin from /dev/null. All work happens in main, which
+# the shell must read in full before it runs, so no command can swallow the
+# rest of the script.
 #
-# Output: "pressluft-probe 1", then one "KEY VALUE" record per line, then
-# "end N" with N the number of records. Values are escaped by esc.
+# Output: "pressluft-probe 2", then one "KEY VALUE" record per line, in no
+# particular order, then "end N" with N the number of records. Values are
+# escaped by esc. The three commands run as concurrent background jobs;
+# each record is one printf of one line under 4096 bytes (PIPE_BUF), so
+# lines from different jobs never interleave.
 
-# wp refuses to run as root without this; it changes nothing else.
-WP_CLI_ALLOW_ROOT=1; export WP_CLI_ALLOW_ROOT
 NL='
 '
 BS='\'
-N=0
 
 # esc MAX TEXT sets E to TEXT as one line: every backslash doubled, at most
-# MAX lines joined by the two characters \n, lines over 512 bytes emptied.
+# MAX lines joined by the two characters \n, lines over 512 bytes emptied,
+# and no further line once E would pass 3000 bytes.
 esc() {
-	e_max=$1 e_s=$2 E=
+	e_max=$1 e_s=$2 E= e_sep=
 	while :; do
 		case $e_s in
 		*"$NL"*)
@@ -51,54 +54,36 @@ esc() {
 				;;
 			esac
 		done
-		E=$E$e_o
+		if [ $((${#E} + ${#e_o})) -gt 3000 ]; then
+			break
+		fi
+		E=$E$e_sep$e_o
+		e_sep=${BS}n
 		e_max=$((e_max - 1))
 		if [ -z "$e_more" ] || [ "$e_max" -le 0 ]; then
 			break
 		fi
-		E=$E${BS}n
 	done
 }
 
-# rec KEY VALUE [MAXLINES] prints one record and counts it.
+# rec KEY VALUE [MAXLINES] prints one record with a single printf: one
+# write of one line, so concurrent jobs cannot split it.
 rec() {
 	esc "${3-8}" "$2"
 	printf '%s %s\n' "$1" "$E"
-	N=$((N + 1))
 }
 
-# lookup NAME sets P to the absolute path of executable NAME, or to "".
+# lookup NAME sets P to the path of executable file NAME in the first
+# directory of PATH that has one, or to "". It searches PATH as
+# `command -v` would, without the subshell $(command -v) costs.
 lookup() {
-	P=$(command -v "$1" 2>/dev/null) || P=
-	case $P in
-	/*) [ -f "$P" ] && [ -x "$P" ] || P= ;;
-	*) P= ;;
-	esac
-}
-
-# tool COMPONENT NAME ARGS... records COMPONENT.path and, when NAME is
-# installed, COMPONENT.version: what NAME ARGS prints on stdout and stderr.
-# It returns 1 when NAME is not installed.
-tool() {
-	t_c=$1
-	lookup "$2"
-	shift 2
-	rec "$t_c.path" "$P"
-	if [ -z "$P" ]; then
-		return 1
-	fi
-	rec "$t_c.version" "$("$P" "$@" 2>&1 </dev/null)"
-}
-
-# svc COMPONENT UNIT records COMPONENT.unit and COMPONENT.active, the word
-# `systemctl is-active UNIT` prints ("" when systemctl is missing).
-svc() {
-	s_out=
-	if [ -n "$SYSTEMCTL" ]; then
-		s_out=$("$SYSTEMCTL" is-active "$2" 2>/dev/null </dev/null)
-	fi
-	rec "$1.unit" "$2"
-	rec "$1.active" "$s_out" 1
+	for P in "$R/usr/local/sbin" "$R/usr/local/bin" "$R/usr/sbin" "$R/usr/bin" "$R/sbin" "$R/bin"; do
+		P=$P/$1
+		if [ -f "$P" ] && [ -x "$P" ]; then
+			return 0
+		fi
+	done
+	P=
 }
 
 # unquote VALUE sets U to VALUE without one pair of surrounding quotes.
@@ -116,30 +101,227 @@ unquote() {
 	esac
 }
 
+# next sets L to the first line of $T and removes it from T.
+next() {
+	case $T in
+	*"$NL"*)
+		L=${T%%"$NL"*}
+		T=${T#*"$NL"}
+		;;
+	*)
+		L=$T
+		T=
+		;;
+	esac
+}
+
+# job_sudo records what `sudo -n true` says.
+job_sudo() {
+	u_err=$("$SUDO" -n true 2>&1 >/dev/null </dev/null)
+	u_x=$?
+	rec sudo.exit "$u_x"
+	rec sudo.stderr "$u_err"
+}
+
+# pick LINE keeps LINE ("installed NAME VERSION") as the package of the
+# component NAME belongs to, unless that component already has one.
+pick() {
+	k_n=${1#installed }
+	k_n=${k_n%% *}
+	case $k_n in
+	nginx | nginx-core | nginx-full | nginx-light | nginx-extras)
+		[ -n "$k_nginx" ] || k_nginx=$1
+		;;
+	"php$F_V-fpm")
+		[ -n "$k_php" ] || k_php=$1
+		;;
+	mariadb-server-core* | mariadb-server)
+		[ -n "$k_mariadb" ] || k_mariadb=$1
+		;;
+	redis-server) [ -n "$k_redis" ] || k_redis=$1 ;;
+	wp-cli) [ -n "$k_wp" ] || k_wp=$1 ;;
+	fail2ban) [ -n "$k_f2b" ] || k_f2b=$1 ;;
+	rsync) [ -n "$k_rsync" ] || k_rsync=$1 ;;
+	unzip) [ -n "$k_unzip" ] || k_unzip=$1 ;;
+	curl) [ -n "$k_curl" ] || k_curl=$1 ;;
+	esac
+}
+
+# pkg COMPONENT PATH PACKAGE [ARGS...] records COMPONENT.package when an
+# installed package covers the tool at PATH; otherwise, given ARGS, what
+# PATH ARGS prints (COMPONENT.version). Without ARGS the tool is never run.
+pkg() {
+	if [ -z "$2" ]; then
+		return 0
+	fi
+	if [ -n "$3" ]; then
+		rec "$1.package" "$3" 1
+		return 0
+	fi
+	if [ $# -le 3 ]; then
+		return 0
+	fi
+	k_c=$1 k_p=$2
+	shift 3
+	rec "$k_c.version" "$("$k_p" "$@" 2>&1 </dev/null)" 4
+}
+
+# job_packages asks dpkg-query once for the packages of every tool found,
+# then falls back to the tools' own version output for what no installed
+# package covers, and to `php-fpm -m` when there is no conf.d to read.
+job_packages() {
+	k_nginx= k_php= k_mariadb= k_redis= k_wp= k_f2b= k_rsync= k_unzip= k_curl=
+	if [ -n "$DPKG" ]; then
+		set --
+		if [ -n "$P_NGINX" ]; then
+			set -- "$@" nginx nginx-core nginx-full nginx-light nginx-extras
+		fi
+		if [ -n "$P_PHP" ]; then
+			set -- "$@" "php$F_V-fpm"
+		fi
+		if [ -n "$P_MARIADB" ]; then
+			set -- "$@" 'mariadb-server-core*' mariadb-server
+		fi
+		if [ -n "$P_REDIS" ]; then
+			set -- "$@" redis-server
+		fi
+		if [ -n "$P_WP" ]; then
+			set -- "$@" wp-cli
+		fi
+		if [ -n "$P_F2B" ]; then
+			set -- "$@" fail2ban
+		fi
+		if [ -n "$P_RSYNC" ]; then
+			set -- "$@" rsync
+		fi
+		if [ -n "$P_UNZIP" ]; then
+			set -- "$@" unzip
+		fi
+		if [ -n "$P_CURL" ]; then
+			set -- "$@" curl
+		fi
+		T=$("$DPKG" -W --showformat='${db:Status-Status} ${Package} ${Version}\n' "$@" 2>/dev/null </dev/null)
+		while [ -n "$T" ]; do
+			next
+			case $L in
+			"installed "?*" "?*) pick "$L" ;;
+			esac
+		done
+	fi
+	pkg nginx "$P_NGINX" "$k_nginx" -v
+	pkg php-fpm "$P_PHP" "$k_php" -v
+	pkg mariadb "$P_MARIADB" "$k_mariadb" --version
+	pkg redis "$P_REDIS" "$k_redis" --version
+	pkg wp-cli "$P_WP" "$k_wp"
+	pkg fail2ban "$P_F2B" "$k_f2b" --version
+	pkg rsync "$P_RSYNC" "$k_rsync" --version
+	pkg unzip "$P_UNZIP" "$k_unzip" -v
+	pkg curl "$P_CURL" "$k_curl" --version
+	if [ -n "$P_PHP" ] && [ "$CONFD" = no ]; then
+		rec php-fpm.modules "$("$P_PHP" -m 2>/dev/null </dev/null)" 512
+	fi
+}
+
+# unit COMPONENT PATH UNIT records COMPONENT.unit and COMPONENT.active, the
+# next word systemctl printed (in T), when the tool at PATH exists.
+unit() {
+	if [ -n "$2" ]; then
+		next
+		rec "$1.unit" "$3"
+		rec "$1.active" "$L" 1
+	fi
+}
+
+# units records the service state of every service found, reading the
+# words `systemctl is-active` printed from T ("" when not run).
+units() {
+	unit nginx "$P_NGINX" nginx
+	unit php-fpm "$P_PHP" "php$F_V-fpm"
+	unit mariadb "$P_MARIADB" mariadb
+	unit redis "$P_REDIS" redis-server
+	unit fail2ban "$P_F2B" fail2ban
+}
+
+# job_systemctl runs one `systemctl is-active` for every service found.
+job_systemctl() {
+	set --
+	if [ -n "$P_NGINX" ]; then
+		set -- "$@" nginx
+	fi
+	if [ -n "$P_PHP" ]; then
+		set -- "$@" "php$F_V-fpm"
+	fi
+	if [ -n "$P_MARIADB" ]; then
+		set -- "$@" mariadb
+	fi
+	if [ -n "$P_REDIS" ]; then
+		set -- "$@" redis-server
+	fi
+	if [ -n "$P_F2B" ]; then
+		set -- "$@" fail2ban
+	fi
+	T=$("$SYSTEMCTL" is-active "$@" 2>/dev/null </dev/null)
+	units
+}
+
+# records prints the records that need no command: os-release, systemd,
+# where each tool is, and php-fpm's conf.d.
+records() {
+	rec os.id "$O_ID" 1
+	rec os.version_id "$O_VER" 1
+	rec systemd "$SD"
+	rec sudo.path "$SUDO"
+	rec nginx.path "$P_NGINX"
+	rec php-fpm.path "$P_PHP"
+	rec mariadb.path "$P_MARIADB"
+	rec redis.path "$P_REDIS"
+	rec wp-cli.path "$P_WP"
+	rec fail2ban.path "$P_F2B"
+	rec rsync.path "$P_RSYNC"
+	rec unzip.path "$P_UNZIP"
+	rec curl.path "$P_CURL"
+	if [ "$CONFD" = yes ]; then
+		rec php-fpm.conf_d "$INIS" 512
+	fi
+	if [ "$SD" = yes ] && [ -z "$SYSTEMCTL" ]; then
+		T=
+		units
+	fi
+}
+
+# count prints the records in T, then the trailer that counts them.
+count() {
+	printf '%s\n' "$T"
+	c_n=0
+	while [ -n "$T" ]; do
+		next
+		c_n=$((c_n + 1))
+	done
+	printf 'end %d\n' "$c_n"
+}
+
 main() {
-	printf 'pressluft-probe 1\n'
+	printf 'pressluft-probe 2\n'
 
 	o_f=$R/etc/os-release
 	if [ ! -f "$o_f" ]; then
 		o_f=$R/usr/lib/os-release
 	fi
-	o_id= o_ver=
+	O_ID= O_VER=
 	if [ -f "$o_f" ] && [ -r "$o_f" ]; then
 		while IFS= read -r o_l || [ -n "$o_l" ]; do
 			case $o_l in
 			ID=*)
 				unquote "${o_l#ID=}"
-				o_id=$U
+				O_ID=$U
 				;;
 			VERSION_ID=*)
 				unquote "${o_l#VERSION_ID=}"
-				o_ver=$U
+				O_VER=$U
 				;;
 			esac
 		done <"$o_f"
 	fi
-	rec os.id "$o_id" 1
-	rec os.version_id "$o_ver" 1
 
 	SD=no SYSTEMCTL=
 	if [ -d "$R/run/systemd/system" ]; then
@@ -147,22 +329,28 @@ main() {
 		lookup systemctl
 		SYSTEMCTL=$P
 	fi
-	rec systemd "$SD"
-
 	lookup sudo
-	rec sudo.path "$P"
-	if [ -n "$P" ]; then
-		u_err=$("$P" -n true 2>&1 >/dev/null </dev/null)
-		u_x=$?
-		rec sudo.exit "$u_x"
-		rec sudo.stderr "$u_err"
-	fi
+	SUDO=$P
+	lookup dpkg-query
+	DPKG=$P
+	lookup nginx
+	P_NGINX=$P
+	lookup mariadbd
+	P_MARIADB=$P
+	lookup redis-server
+	P_REDIS=$P
+	lookup wp
+	P_WP=$P
+	lookup fail2ban-client
+	P_F2B=$P
+	lookup rsync
+	P_RSYNC=$P
+	lookup unzip
+	P_UNZIP=$P
+	lookup curl
+	P_CURL=$P
 
-	if tool nginx nginx -v && [ "$SD" = yes ]; then
-		svc nginx nginx
-	fi
-
-	f_p= f_v= f_maj=-1 f_min=-1
+	P_PHP= F_V= f_maj=-1 f_min=-1
 	for f in "$R"/usr/sbin/php-fpm[0-9]*; do
 		[ -f "$f" ] && [ -x "$f" ] || continue
 		v=${f##*/php-fpm}
@@ -172,33 +360,38 @@ main() {
 		case $min in '' | *[!0-9]* | ????*) continue ;; esac
 		if [ "$maj" -gt "$f_maj" ] ||
 			{ [ "$maj" -eq "$f_maj" ] && [ "$min" -gt "$f_min" ]; }; then
-			f_p=$f f_v=$v f_maj=$maj f_min=$min
+			P_PHP=$f F_V=$v f_maj=$maj f_min=$min
 		fi
 	done
-	rec php-fpm.path "$f_p"
-	if [ -n "$f_p" ]; then
-		rec php-fpm.version "$("$f_p" -v 2>&1 </dev/null)"
-		rec php-fpm.modules "$("$f_p" -m 2>/dev/null </dev/null)" 512
-		if [ "$SD" = yes ]; then
-			svc php-fpm "php$f_v-fpm"
+	CONFD= INIS=
+	if [ -n "$P_PHP" ]; then
+		CONFD=no
+		if [ -d "$R/etc/php/$F_V/fpm/conf.d" ]; then
+			CONFD=yes
+			for f in "$R/etc/php/$F_V/fpm/conf.d"/*.ini; do
+				if [ -e "$f" ]; then
+					INIS=$INIS${INIS:+$NL}${f##*/}
+				fi
+			done
 		fi
 	fi
 
-	if tool mariadb mariadbd --version && [ "$SD" = yes ]; then
-		svc mariadb mariadb
-	fi
-	if tool redis redis-server --version && [ "$SD" = yes ]; then
-		svc redis redis-server
-	fi
-	tool wp-cli wp --version
-	if tool fail2ban fail2ban-client --version && [ "$SD" = yes ]; then
-		svc fail2ban fail2ban
-	fi
-	tool rsync rsync --version
-	tool unzip unzip -v
-	tool curl curl --version
-
-	printf 'end %d\n' "$N"
+	# The jobs and records write to the pipe of one command substitution:
+	# it ends when the last of them has.
+	T=$(
+		if [ -n "$SUDO" ]; then
+			job_sudo &
+		fi
+		if [ -n "$P_NGINX$P_PHP$P_MARIADB$P_REDIS$P_WP$P_F2B$P_RSYNC$P_UNZIP$P_CURL" ]; then
+			job_packages &
+		fi
+		if [ -n "$SYSTEMCTL" ] && [ -n "$P_NGINX$P_PHP$P_MARIADB$P_REDIS$P_F2B" ]; then
+			job_systemctl &
+		fi
+		records
+		wait
+	)
+	count
 }
 
 main </dev/null; exit 0

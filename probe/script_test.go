@@ -15,6 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/pressluft/runtime-readiness/readiness"
+	"github.com/pressluft/runtime-readiness/sshexec/sshtest"
 )
 
 // These tests run the real script with real shells against a directory
@@ -27,6 +28,7 @@ import (
 type host struct {
 	files   map[string]string
 	execs   map[string]bool
+	links   map[string]string // symlinks: path -> target
 	systemd bool
 }
 
@@ -81,19 +83,20 @@ func phpStub(version string, modules []string) string {
 		"-m) " + say(modules...) + " ;;\n*) exit 64 ;;\nesac"
 }
 
-// systemctlStub answers is-active from a unit -> state table the way
-// systemctl does: exit 0 only for active, 4 for an unknown unit.
+// systemctlStub answers `is-active UNIT...` from a unit -> state table the
+// way systemctl does: one word per unit, in order (inactive for an unknown
+// unit); exit 0 only if all are active, else 3 (4 if one is unknown).
 func systemctlStub(units map[string]string) string {
 	var b strings.Builder
-	b.WriteString("[ \"$1\" = is-active ] || exit 64\ncase $2 in\n")
+	b.WriteString("[ \"$1\" = is-active ] && [ $# -gt 1 ] || exit 64\nshift\nrc=0\nfor u in \"$@\"; do\ncase $u in\n")
 	for _, u := range slices.Sorted(maps.Keys(units)) {
 		code := "3"
 		if units[u] == "active" {
 			code = "0"
 		}
-		b.WriteString(u + ") " + say(units[u]) + "; exit " + code + " ;;\n")
+		b.WriteString(u + ") " + say(units[u]) + "; [ $rc -ne 0 ] || rc=" + code + " ;;\n")
 	}
-	b.WriteString("*) " + say("inactive") + "; exit 4 ;;\nesac")
+	b.WriteString("*) " + say("inactive") + "; rc=4 ;;\nesac\ndone\nexit $rc")
 	return b.String()
 }
 
@@ -102,13 +105,33 @@ var readyUnits = map[string]string{
 	"redis-server": "active", "fail2ban": "active",
 }
 
+// readyPackages is the dpkg database of the ready host.
+var readyPackages = []sshtest.Package{
+	{Name: "curl", Version: "8.5.0-2ubuntu10.6"},
+	{Name: "fail2ban", Version: "1.0.2-3ubuntu0.1"},
+	{Name: "mariadb-server-core", Version: "1:10.11.8-0ubuntu0.24.04.1"},
+	{Name: "nginx", Version: "1.24.0-2ubuntu7.1"},
+	{Name: "nginx-common", Version: "1.24.0-2ubuntu7.1"},
+	{Name: "nginx-core", Status: "not-installed"},
+	{Name: "php8.3-fpm", Version: "8.3.6-0ubuntu0.24.04.5"},
+	{Name: "redis-server", Version: "5:7.0.15-1build2"},
+	{Name: "rsync", Version: "3.2.7-1ubuntu1"},
+	{Name: "unzip", Version: "6.0-28ubuntu4"},
+}
+
+// readyConfD are the ini files in php8.3's fpm/conf.d of the ready host.
+var readyConfD = []string{"10-mysqlnd.ini", "10-opcache.ini", "20-curl.ini", "20-mbstring.ini", "20-mysqli.ini", "20-redis.ini"}
+
+const confD = "etc/php/8.3/fpm/conf.d/"
+
 func readyHost() host {
-	return host{
+	h := host{
 		systemd: true,
 		files: map[string]string{
 			"etc/os-release": ubuntuOSRelease,
 		},
 		execs: map[string]bool{},
+		links: map[string]string{},
 	}.
 		exe("usr/bin/sudo", `[ "$1 $2" = "-n true" ] || exit 64`).
 		exe("usr/bin/systemctl", systemctlStub(readyUnits)).
@@ -116,17 +139,47 @@ func readyHost() host {
 		exe("usr/sbin/php-fpm8.3", phpStub("8.3.6", phpModules)).
 		exe("usr/sbin/mariadbd", say("/usr/sbin/mariadbd  Ver 10.11.8-MariaDB-0ubuntu0.24.04.1 for debian-linux-gnu on x86_64 (Ubuntu 24.04)")).
 		exe("usr/bin/redis-server", say("Redis server v=7.0.15 sha=00000000:0 malloc=jemalloc-5.3.0 bits=64 build=d81b8ff71cfb150e")).
-		// The real wp refuses to run as root unless told it may.
-		exe("usr/local/bin/wp", `[ "$WP_CLI_ALLOW_ROOT" = 1 ] || { `+sayErr("Error: YIKES! It looks like you're running this as root.")+"; exit 1; }\n"+say("WP-CLI 2.10.0")).
+		// wp starts PHP: the script must never run it.
+		exe("usr/local/bin/wp", sayErr("wp was run")+"; exit 1").
 		exe("usr/bin/fail2ban-client", say("Fail2Ban v1.0.2")).
 		exe("usr/bin/rsync", say("rsync  version 3.2.7  protocol version 31", "Copyright (C) 1996-2022 by Andrew Tridgell, Wayne Davison, and others.", "Web site: https://rsync.samba.org/")).
 		exe("usr/bin/unzip", say("UnZip 6.00 of 20 April 2009, by Debian. Original by Info-ZIP.", "", "Latest sources and executables are at ftp://ftp.info-zip.org/pub/infozip/ ;")).
-		exe("usr/bin/curl", say("curl 8.5.0 (x86_64-pc-linux-gnu) libcurl/8.5.0 OpenSSL/3.0.13 zlib/1.3 brotli/1.1.0", "Release-Date: 2023-12-06, security patched: 8.5.0-2ubuntu10.6", `Protocols: dict file ftp ftps gopher gophers http https imap imaps ldap ldaps mqtt pop3 pop3s rtmp rtsp scp sftp smb smbs smtp smtps telnet tftp`))
+		exe("usr/bin/curl", say("curl 8.5.0 (x86_64-pc-linux-gnu) libcurl/8.5.0 OpenSSL/3.0.13 zlib/1.3 brotli/1.1.0", "Release-Date: 2023-12-06, security patched: 8.5.0-2ubuntu10.6", `Protocols: dict file ftp ftps gopher gophers http https imap imaps ldap ldaps mqtt pop3 pop3s rtmp rtsp scp sftp smb smbs smtp smtps telnet tftp`)).
+		packages(readyPackages...)
+	for _, ini := range readyConfD {
+		h.files[confD+ini] = "extension=x.so\n"
+	}
+	return h
+}
+
+// packages returns h with a dpkg-query that knows exactly pkgs.
+func (h host) packages(pkgs ...sshtest.Package) host {
+	h = h.clone()
+	h.files["usr/bin/dpkg-query"] = sshtest.DpkgQueryScript(pkgs)
+	h.execs["usr/bin/dpkg-query"] = true
+	return h
+}
+
+// link returns h with a symlink at path.
+func (h host) link(path, target string) host {
+	h = h.clone()
+	h.links[path] = target
+	return h
 }
 
 func readyHostFacts() *readiness.Facts {
+	return readyFacts()
+}
+
+// toolFacts are the facts of the ready host read from the tools' own
+// output, as without dpkg.
+func toolFacts() *readiness.Facts {
 	f := readyFacts()
-	f.PHPExtensions = phpExtensions(phpModules)
+	for k, c := range f.Components {
+		c.Package = ""
+		f.Components[k] = c
+	}
+	setComponent(f, readiness.ComponentUnzip, func(c *readiness.ComponentFacts) { c.Version = "6.00" })
 	return f
 }
 
@@ -138,16 +191,22 @@ func (h host) exe(path, body string) host {
 	return h
 }
 
-// without returns h without the file at path.
+// without returns h without the file at path, or every file under it
+// when path ends in a slash.
 func (h host) without(path string) host {
 	h = h.clone()
-	delete(h.files, path)
+	for p := range h.files {
+		if p == path || (strings.HasSuffix(path, "/") && strings.HasPrefix(p, path)) {
+			delete(h.files, p)
+		}
+	}
 	return h
 }
 
 func (h host) clone() host {
 	h.files = maps.Clone(h.files)
 	h.execs = maps.Clone(h.execs)
+	h.links = maps.Clone(h.links)
 	return h
 }
 
@@ -165,6 +224,15 @@ func (h host) build(t *testing.T) string {
 			mode = 0o755
 		}
 		if err := os.WriteFile(p, []byte(text), mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for path, target := range h.links {
+		p := filepath.Join(root, path)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(target, p); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -219,13 +287,11 @@ func TestScript(t *testing.T) {
 		fn(f)
 		return f
 	}
-	setComponent := func(f *readiness.Facts, name string, fn func(c *readiness.ComponentFacts)) {
-		c := f.Components[name]
-		fn(&c)
-		f.Components[name] = c
-	}
 	sudoFails := func(msg string) host {
 		return readyHost().exe("usr/bin/sudo", sayErr(msg)+"; exit 1")
+	}
+	withoutPHPRedis := func(f *readiness.Facts) {
+		f.PHPExtensions = slices.DeleteFunc(f.PHPExtensions, func(m string) bool { return m == "redis" })
 	}
 	longLine := strings.Repeat("x", 2000)
 	tests := []struct {
@@ -244,14 +310,20 @@ func TestScript(t *testing.T) {
 			withFacts(func(f *readiness.Facts) { f.Sudo = readiness.SudoNotPermitted })},
 		{"sudo requiretty", sudoFails("sudo: sorry, you must have a tty to run sudo"),
 			withFacts(func(f *readiness.Facts) { f.Sudo = readiness.SudoTTYRequired })},
+		{"sudo broken", sudoFails("sudo: /etc/sudoers is world writable"),
+			withFacts(func(f *readiness.Facts) { f.Sudo = readiness.SudoFailed })},
 		{"sudo ok with a warning", readyHost().exe("usr/bin/sudo", sayErr("sudo: unable to resolve host node1: Name or service not known")),
 			readyHostFacts()},
-		{"redis missing", readyHost().without("usr/bin/redis-server"),
+		{"redis missing, package still listed", readyHost().without("usr/bin/redis-server"),
 			withFacts(func(f *readiness.Facts) { f.Components[readiness.ComponentRedis] = readiness.ComponentFacts{} })},
+		{"fail2ban removed, config files kept", readyHost().without("usr/bin/fail2ban-client").packages(append(
+			slices.DeleteFunc(slices.Clone(readyPackages), func(p sshtest.Package) bool { return p.Name == "fail2ban" }),
+			sshtest.Package{Name: "fail2ban", Version: "1.0.2-3ubuntu0.1", Status: "config-files"})...),
+			withFacts(func(f *readiness.Facts) { f.Components[readiness.ComponentFail2ban] = readiness.ComponentFacts{} })},
 		{"every tool missing", func() host {
 			h := readyHost()
 			for p := range h.execs {
-				if p != "usr/bin/sudo" && p != "usr/bin/systemctl" {
+				if p != "usr/bin/sudo" && p != "usr/bin/systemctl" && p != "usr/bin/dpkg-query" {
 					h = h.without(p)
 				}
 			}
@@ -262,6 +334,28 @@ func TestScript(t *testing.T) {
 			}
 			f.PHPExtensions = nil
 		})},
+		{"unpackaged nginx in /usr/local/sbin", readyHost().without("usr/sbin/nginx").
+			exe("usr/local/sbin/nginx", `[ "$1" = -v ] || exit 64`+"\n"+sayErr("nginx version: nginx/1.27.3")).
+			packages(append(slices.DeleteFunc(slices.Clone(readyPackages), func(p sshtest.Package) bool { return p.Name == "nginx" }),
+				sshtest.Package{Name: "nginx", Version: "1.24.0-2ubuntu7.1", Status: "config-files"})...),
+			withFacts(func(f *readiness.Facts) {
+				setComponent(f, readiness.ComponentNginx, func(c *readiness.ComponentFacts) { c.Version, c.Package = "1.27.3", "" })
+			})},
+		{"curl half-installed", readyHost().packages(append(
+			slices.DeleteFunc(slices.Clone(readyPackages), func(p sshtest.Package) bool { return p.Name == "curl" }),
+			sshtest.Package{Name: "curl", Version: "8.5.0-2ubuntu10.7", Status: "half-installed"})...),
+			withFacts(func(f *readiness.Facts) {
+				setComponent(f, readiness.ComponentCurl, func(c *readiness.ComponentFacts) { c.Package = "" })
+			})},
+		{"wp-cli packaged, mariadb by metapackage", readyHost().packages(append(slices.Clone(readyPackages),
+			sshtest.Package{Name: "wp-cli", Version: "2.10.0-1"},
+			sshtest.Package{Name: "mariadb-server", Version: "1:10.11.8-0ubuntu0.24.04.1"},
+			sshtest.Package{Name: "mariadb-server-core-10.6", Status: "config-files", Version: "1:10.6.18-0ubuntu0.22.04.1"})...),
+			withFacts(func(f *readiness.Facts) {
+				f.Components[readiness.ComponentWPCLI] = readiness.ComponentFacts{Installed: true, Version: "2.10.0", Package: "2.10.0-1"}
+			})},
+		{"no dpkg-query", readyHost().without("usr/bin/dpkg-query"), toolFacts()},
+		{"dpkg-query fails", readyHost().exe("usr/bin/dpkg-query", sayErr("dpkg-query: error: parsing file '/var/lib/dpkg/status' near line 5")+"; exit 2"), toolFacts()},
 		{"no systemd", func() host {
 			h := readyHost().exe("usr/bin/systemctl", sayErr("System has not been booted with systemd as init system (PID 1). Can't operate.",
 				"Failed to connect to bus: Host is down")+"; exit 1")
@@ -289,13 +383,21 @@ func TestScript(t *testing.T) {
 			setComponent(f, readiness.ComponentRedis, func(c *readiness.ComponentFacts) { c.Service = "inactive" })
 			setComponent(f, readiness.ComponentFail2ban, func(c *readiness.ComponentFacts) { c.Service = "inactive" })
 		})},
-		{"php without redis", readyHost().exe("usr/sbin/php-fpm8.3", phpStub("8.3.6", slices.DeleteFunc(slices.Clone(phpModules), func(m string) bool { return m == "redis" }))),
-			withFacts(func(f *readiness.Facts) {
-				f.PHPExtensions = slices.DeleteFunc(f.PHPExtensions, func(m string) bool { return m == "redis" })
-			})},
-		{"php modules after a warning on stdout", readyHost().exe("usr/sbin/php-fpm8.3", phpStub("8.3.6",
+		{"php without redis", readyHost().without(confD + "20-redis.ini"), withFacts(withoutPHPRedis)},
+		{"dangling redis ini", readyHost().without(confD+"20-redis.ini").link(confD+"20-redis.ini", "/etc/php/8.3/mods-available/redis.ini"),
+			withFacts(withoutPHPRedis)},
+		{"redis ini linked", readyHost().without(confD+"20-redis.ini").link(confD+"20-redis.ini", "../../mods-available/redis.ini").
+			exe("etc/php/8.3/mods-available/redis.ini", "extension=redis.so"), readyHostFacts()},
+		{"empty conf.d", readyHost().without(confD).exe(confD+"README", "x"),
+			withFacts(func(f *readiness.Facts) { f.PHPExtensions = nil })},
+		{"no conf.d: php-fpm -m", readyHost().without(confD),
+			withFacts(func(f *readiness.Facts) { f.PHPExtensions = phpExtensions(phpModules) })},
+		{"no conf.d: modules after a warning on stdout", readyHost().without(confD).exe("usr/sbin/php-fpm8.3", phpStub("8.3.6",
 			append([]string{`PHP Warning:  Module "redis" is already loaded in Unknown on line 0`}, phpModules...))),
-			readyHostFacts()},
+			withFacts(func(f *readiness.Facts) { f.PHPExtensions = phpExtensions(phpModules) })},
+		{"no conf.d: php without redis", readyHost().without(confD).exe("usr/sbin/php-fpm8.3", phpStub("8.3.6",
+			slices.DeleteFunc(slices.Clone(phpModules), func(m string) bool { return m == "redis" }))),
+			withFacts(func(f *readiness.Facts) { f.PHPExtensions = phpExtensions(phpModules); withoutPHPRedis(f) })},
 		{"highest php-fpm wins", readyHost().
 			exe("usr/sbin/php-fpm7.4", phpStub("7.4.33", phpModules[:3])).
 			exe("usr/sbin/php-fpm8.1", phpStub("8.1.2", phpModules[:3])).
@@ -307,9 +409,10 @@ func TestScript(t *testing.T) {
 			h.execs["usr/sbin/php-fpm8.4"] = false
 			return h
 		}(), readyHostFacts()},
-		{"other php branch", readyHost().without("usr/sbin/php-fpm8.3").exe("usr/sbin/php-fpm8.1", phpStub("8.1.2", phpModules)),
+		{"other php branch, unpackaged", readyHost().without("usr/sbin/php-fpm8.3").exe("usr/sbin/php-fpm8.1", phpStub("8.1.2", phpModules)),
 			withFacts(func(f *readiness.Facts) {
 				f.Components[readiness.ComponentPHPFPM] = readiness.ComponentFacts{Installed: true, Version: "8.1.2", Unit: "php8.1-fpm", Service: "inactive"}
+				f.PHPExtensions = phpExtensions(phpModules)
 			})},
 		{"os-release quoting", func() host {
 			h := readyHost().clone()
@@ -328,20 +431,32 @@ func TestScript(t *testing.T) {
 		}(), readyHostFacts()},
 		{"no os-release", readyHost().without("etc/os-release"),
 			withFacts(func(f *readiness.Facts) { f.OS = readiness.OSRelease{} })},
-		{"odd tool output", readyHost().
+		{"odd tool output", readyHost().without("usr/bin/dpkg-query").
 			exe("usr/sbin/nginx", sayErr(`nginx version: nginx/1.24.0 (Ubuntu) \n \\ %s %d `+"\t", "second line")).
 			exe("usr/sbin/mariadbd", sayErr("mariadbd: Can't read dir of '/etc/mysql/conf.d/' (Errcode: 13 \"Permission denied\")")+"\n"+
 				say("/usr/sbin/mariadbd  Ver 10.11.8-MariaDB-0ubuntu0.24.04.1 for debian-linux-gnu on x86_64 (Ubuntu 24.04)")).
-			exe("usr/local/bin/wp", say(longLine, "WP-CLI 2.10.0")).
+			exe("usr/bin/redis-server", say(longLine, "Redis server v=7.0.15 sha=00000000:0")).
 			exe("usr/bin/rsync", `printf 'rsync  version 3.2.7  protocol \377\376 version 31'`).
 			exe("usr/bin/fail2ban-client", sayErr("ERROR  Unable to contact server. Is it running?")+"; exit 255").
 			exe("usr/bin/unzip", say(slices.Repeat([]string{"UnZip is not what this says"}, 40)...)).
 			// A tool that reads its stdin must get /dev/null, not the script.
 			exe("usr/bin/curl", "while read -r l; do echo \"$l\"; done\n"+say("curl 8.5.0 (x86_64-pc-linux-gnu)")),
-			withFacts(func(f *readiness.Facts) {
+			func() *readiness.Facts {
+				f := toolFacts()
 				setComponent(f, readiness.ComponentFail2ban, func(c *readiness.ComponentFacts) { c.Version = "" })
 				setComponent(f, readiness.ComponentUnzip, func(c *readiness.ComponentFacts) { c.Version = "" })
-			})},
+				return f
+			}()},
+		{"huge tool output", readyHost().without("usr/bin/dpkg-query").
+			exe("usr/bin/unzip", say(slices.Repeat([]string{strings.Repeat(`\`, 500)}, 40)...)).
+			exe("usr/sbin/php-fpm8.3", phpStub("8.3.6", append([]string{"[PHP Modules]"}, slices.Repeat([]string{strings.Repeat("m", 60)}, 500)...))).
+			without(confD),
+			func() *readiness.Facts {
+				f := toolFacts()
+				setComponent(f, readiness.ComponentUnzip, func(c *readiness.ComponentFacts) { c.Version = "" })
+				f.PHPExtensions = []string{strings.Repeat("m", 60)}
+				return f
+			}()},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -360,10 +475,15 @@ func TestScript(t *testing.T) {
 				if diff := cmp.Diff(tt.want, got); diff != "" {
 					t.Errorf("%s: facts mismatch (-want +got):\n%s\noutput:\n%s", name, diff, stdout)
 				}
+				checkFrame(t, name, stdout)
+				// The jobs finish in any order: compare the sorted records.
+				lines := strings.Split(string(stdout), "\n")
+				slices.Sort(lines)
+				sorted := []byte(strings.Join(lines, "\n"))
 				if first == nil {
-					first = stdout
-				} else if !bytes.Equal(stdout, first) {
-					t.Errorf("%s: output differs from the other shells':\n%s\nwant:\n%s", name, stdout, first)
+					first = sorted
+				} else if !bytes.Equal(sorted, first) {
+					t.Errorf("%s: output differs from the other shells':\n%s\nwant:\n%s", name, sorted, first)
 				}
 			}
 		})
@@ -379,7 +499,21 @@ func TestScriptIsConstant(t *testing.T) {
 		"PATH=$R/usr/local/sbin:$R/usr/local/bin:$R/usr/sbin:$R/usr/bin:$R/sbin:$R/bin; export PATH\n") {
 		t.Error("Script() does not start with the preamble the fake-host contract fixes")
 	}
-	if !strings.Contains(Script(), "printf 'pressluft-probe 1\\n'") {
+	if !strings.Contains(Script(), "printf 'pressluft-probe 2\\n'") {
 		t.Errorf("Script() does not print the header of ScriptVersion %d", ScriptVersion)
+	}
+}
+
+// checkFrame checks what Parse cannot see: every line is short enough to
+// have been written atomically (PIPE_BUF), and the header comes first.
+func checkFrame(t *testing.T, shell string, out []byte) {
+	t.Helper()
+	if !bytes.HasPrefix(out, []byte(header+"\n")) {
+		t.Errorf("%s: output does not start with the header", shell)
+	}
+	for i, line := range bytes.Split(out, []byte("\n")) {
+		if len(line)+1 > 3600 {
+			t.Errorf("%s: line %d is %d bytes, want under 3600 (PIPE_BUF is 4096)", shell, i+1, len(line)+1)
+		}
 	}
 }
