@@ -240,7 +240,7 @@ func TestParseValid(t *testing.T) {
 			changed(func(f *readiness.Facts) { f.PHPExtensions = nil })},
 		{"empty conf.d", render(edit("php-fpm.conf_d ")),
 			changed(func(f *readiness.Facts) { f.PHPExtensions = nil })},
-		{"odd conf.d names", render(edit(`php-fpm.conf_d 20-redis.ini\nREADME\n99-Custom.ini\nredis.ini\n.ini\n20-.ini\n20-a b.ini\n-x.ini\n`+"\xff.ini")),
+		{"odd conf.d names", render(edit(`php-fpm.conf_d 20-redis.ini\nREADME\n99-Custom.ini\nredis.ini\n.ini\n20-.ini\n20-a b.ini\n-x.ini\n` + "\xff.ini")),
 			changed(func(f *readiness.Facts) { f.PHPExtensions = []string{"custom", "redis"} })},
 		{"other php branch", render(edit("php-fpm.path /usr/sbin/php-fpm8.1", "php-fpm.unit php8.1-fpm", "php-fpm.package installed php8.1-fpm 8.1.2-1ubuntu2.18")),
 			changed(func(f *readiness.Facts) {

@@ -3,8 +3,8 @@ package probe
 import (
 	"context"
 	"crypto/ed25519"
-	"crypto/sha256"
 	"crypto/rand"
+	"crypto/sha256"
 	"reflect"
 	"slices"
 	"strings"
