@@ -471,6 +471,7 @@ type InventoryComponent = readiness.InventoryComponent
 
 // Job defines model for Job.
 type Job struct {
+	AttemptCount  *int      `json:"attempt_count,omitempty"`
 	CreatedAt     time.Time `json:"created_at"`
 	EnvironmentId *string   `json:"environment_id,omitempty"`
 
@@ -480,10 +481,15 @@ type Job struct {
 	FinishedAt   *time.Time `json:"finished_at,omitempty"`
 	Id           string     `json:"id"`
 	JobType      JobType    `json:"job_type"`
+	MaxAttempts  *int       `json:"max_attempts,omitempty"`
 	NodeId       *string    `json:"node_id,omitempty"`
-	SiteId       *string    `json:"site_id,omitempty"`
-	StartedAt    *time.Time `json:"started_at,omitempty"`
-	Status       JobStatus  `json:"status"`
+
+	// Payload The create request's fields the job runs with.
+	Payload   *map[string]interface{} `json:"payload,omitempty"`
+	RunAfter  *time.Time              `json:"run_after,omitempty"`
+	SiteId    *string                 `json:"site_id,omitempty"`
+	StartedAt *time.Time              `json:"started_at,omitempty"`
+	Status    JobStatus               `json:"status"`
 }
 
 // JobAccepted defines model for JobAccepted.
