@@ -137,7 +137,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 }
 
 func banner(w io.Writer, url string, mode preflight.Mode, nodes []FleetEntry) {
-	fmt.Fprintf(w, "devserver listening on %s (mode %s)\n\nnodes:\n", url, mode)
+	fmt.Fprintf(w, "devserver listening on %s (mode %s)\ndashboard: %s/nodes\n\nnodes:\n", url, mode, url)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	for _, n := range nodes {
 		local := ""

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/pressluft/runtime-readiness/apihttp"
+	"github.com/pressluft/runtime-readiness/examples/devserver/dashboard"
 	"github.com/pressluft/runtime-readiness/preflight"
 	"github.com/pressluft/runtime-readiness/probe"
 	"github.com/pressluft/runtime-readiness/readiness"
@@ -43,6 +44,9 @@ type Config struct {
 	// DrainTimeout is how long Close lets running jobs finish before
 	// cancelling them back to the queue; 0 means 15s.
 	DrainTimeout time.Duration
+	// DashboardRefresh is how often dashboard pages with something in
+	// progress update themselves; 0 means 2s.
+	DashboardRefresh time.Duration
 	// WorkerPaused starts the worker paused (tests); false runs it.
 	WorkerPaused bool
 	// Logger receives operational logs; nil means none.
@@ -159,11 +163,15 @@ func New(cfg Config) (s *Server, err error) {
 			_ = s.gate.Monitor(mctx, cfg.MonitorInterval, 0.1)
 		}()
 	}
-	s.handler = s.routes(nodes)
+	if s.handler, err = s.routes(nodes); err != nil {
+		return s, err
+	}
 	return s, nil
 }
 
-func (s *Server) routes(nodes preflight.NodeSource) http.Handler {
+// routes serves the API under /api/ and the dashboard, which renders
+// from that same API in process, everywhere else.
+func (s *Server) routes(nodes preflight.NodeSource) (http.Handler, error) {
 	acfg := apihttp.Config{
 		Gate: s.gate, Nodes: nodes, Sites: s.store,
 		DefaultNode:  s.store.defaultNode,
@@ -183,7 +191,17 @@ func (s *Server) routes(nodes preflight.NodeSource) http.Handler {
 	nodesHandler := apihttp.NewNodesHandler(acfg)
 	mux.Handle("/api/nodes", nodesHandler)
 	mux.Handle("/api/nodes/", nodesHandler)
-	return apihttp.Guard(acfg)(mux)
+	api := apihttp.Guard(acfg)(mux)
+	dash, err := dashboard.New(dashboard.Config{
+		API: api, RefreshInterval: s.cfg.DashboardRefresh, Logger: s.cfg.Logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	root := http.NewServeMux()
+	root.Handle("/api/", api)
+	root.Handle("/", dash)
+	return root, nil
 }
 
 // audit writes an audit_logs row for every refused create and every
@@ -218,8 +236,9 @@ func (s *Server) audit(r *http.Request, d preflight.Decision) {
 	}
 }
 
-// Handler returns the server's HTTP handler: the apihttp Guard around the
-// host's routes and the node readiness routes.
+// Handler returns the server's HTTP handler: under /api/ the apihttp
+// Guard around the host's routes and the node readiness routes; every
+// other path is the operator dashboard (package dashboard).
 func (s *Server) Handler() http.Handler { return s.handler }
 
 // Fleet returns the nodes registered at start-up, in order.

@@ -1,0 +1,260 @@
+package dashboard
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/pressluft/runtime-readiness/contracts"
+)
+
+// refusal is a create the API refused, as the form shows it.
+type refusal struct {
+	// NodeNotReady: the gate refused (409 node_not_ready); Reasons and
+	// Node say why and where.
+	NodeNotReady bool
+	Node         *nodeView
+	State        string
+	Reasons      []reasonView
+	// Message is the API's message for any other refusal (400, 404,
+	// 409 conflict).
+	Message string
+	Code    string
+}
+
+// submitted reads the API's answer to a create: the accepted job id, or
+// the refusal to show, or an error for anything unexpected.
+func (h *Handler) submitted(res apiResponse, nodes []nodeView) (jobID string, ref *refusal, err error) {
+	switch res.Status {
+	case http.StatusAccepted:
+		var acc contracts.JobAccepted
+		if err := res.decode(&acc); err != nil || acc.JobId == "" {
+			return "", nil, res.apiError()
+		}
+		return acc.JobId, nil, nil
+	case http.StatusBadRequest, http.StatusNotFound, http.StatusConflict, http.StatusRequestEntityTooLarge:
+		if nr, ok := res.nodeNotReady(); ok {
+			ref := &refusal{NodeNotReady: true, State: string(nr.Readiness.State), Reasons: reasonViews(nr.Readiness.Reasons)}
+			for i := range nodes {
+				if nodes[i].ID == nr.NodeId {
+					ref.Node = &nodes[i]
+				}
+			}
+			if ref.Node == nil {
+				ref.Node = &nodeView{ID: nr.NodeId, Name: nr.NodeId, State: ref.State}
+			}
+			return "", ref, nil
+		}
+		e := res.apiError()
+		return "", &refusal{Message: e.Message, Code: e.Code}, nil
+	default:
+		return "", nil, res.apiError()
+	}
+}
+
+type sitesData struct {
+	Sites []siteRow
+}
+
+type siteRow struct {
+	contracts.Site
+	NodeName string
+}
+
+// sites is GET /sites.
+func (h *Handler) sites(w http.ResponseWriter, r *http.Request) {
+	var sites []contracts.Site
+	if err := h.api.get(r, "/api/sites", &sites); err != nil {
+		h.apiFailed(w, r, "Sites", err)
+		return
+	}
+	names := h.nodeNames(r)
+	d := sitesData{}
+	for _, s := range sites {
+		row := siteRow{Site: s}
+		if s.NodeId != nil {
+			row.NodeName = names[*s.NodeId]
+		}
+		d.Sites = append(d.Sites, row)
+	}
+	h.render(w, http.StatusOK, "sites", page{Title: "Sites", Nav: "sites", Data: d})
+}
+
+// nodeNames maps node ids to names (empty on an API failure: the pages
+// then show ids).
+func (h *Handler) nodeNames(r *http.Request) map[string]string {
+	var sums []contracts.NodeSummary
+	names := map[string]string{}
+	if err := h.api.get(r, "/api/nodes", &sums); err == nil {
+		for _, s := range sums {
+			names[s.Id] = s.Name
+		}
+	}
+	return names
+}
+
+// siteForm is what the operator typed into the site form.
+type siteForm struct {
+	Name, Slug, NodeID string
+}
+
+type siteNewData struct {
+	Form    siteForm
+	Nodes   []nodeView
+	Refusal *refusal
+}
+
+// siteNew is GET /sites/new; ?name=, ?slug= and ?node= prefill the form
+// (the refusal's re-check comes back here with them).
+func (h *Handler) siteNew(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	h.siteForm(w, r, http.StatusOK, siteForm{Name: q.Get("name"), Slug: q.Get("slug"), NodeID: q.Get("node")}, nil)
+}
+
+func (h *Handler) siteForm(w http.ResponseWriter, r *http.Request, status int, f siteForm, ref *refusal) {
+	nodes, err := h.listNodes(r, false)
+	if err != nil {
+		h.apiFailed(w, r, "Nodes", err)
+		return
+	}
+	if f.NodeID == "" {
+		f.NodeID = defaultChoice(nodes)
+	}
+	h.render(w, status, "site_new", page{Title: "New site", Nav: "sites", Data: siteNewData{Form: f, Nodes: nodes, Refusal: ref}})
+}
+
+// defaultChoice preselects the local node when it is ready, else the
+// first ready node, else nothing.
+func defaultChoice(nodes []nodeView) string {
+	first := ""
+	for _, n := range nodes {
+		if n.State != "ready" {
+			continue
+		}
+		if n.Local {
+			return n.ID
+		}
+		if first == "" {
+			first = n.ID
+		}
+	}
+	return first
+}
+
+// siteCreate is POST /sites/new: POST /api/sites, then the job page, or
+// the form again with the refusal and what was typed.
+func (h *Handler) siteCreate(w http.ResponseWriter, r *http.Request) {
+	f := siteForm{
+		Name:   strings.TrimSpace(r.PostFormValue("name")),
+		Slug:   strings.TrimSpace(r.PostFormValue("slug")),
+		NodeID: r.PostFormValue("node_id"),
+	}
+	req := contracts.CreateSiteRequest{Name: f.Name, Slug: f.Slug}
+	if f.NodeID != "" {
+		req.NodeId = &f.NodeID
+	}
+	res, err := h.api.do(r, http.MethodPost, "/api/sites", req)
+	if err != nil {
+		h.apiFailed(w, r, "Site", err)
+		return
+	}
+	nodes, _ := h.listNodes(r, false)
+	jobID, ref, err := h.submitted(res, nodes)
+	if err != nil {
+		h.apiFailed(w, r, "Site", err)
+		return
+	}
+	if ref != nil {
+		h.siteForm(w, r, res.Status, f, ref)
+		return
+	}
+	http.Redirect(w, r, "/jobs/"+url.PathEscape(jobID), http.StatusSeeOther)
+}
+
+// envForm is what the operator typed into the environment form.
+type envForm struct {
+	Name, Slug, Type, Source, Preset string
+}
+
+type siteData struct {
+	Site    contracts.Site
+	Envs    []contracts.Environment
+	Node    *nodeView
+	Jobs    []contracts.Job
+	Form    envForm
+	Refusal *refusal
+	Return  string
+}
+
+// site is GET /sites/{id}: the site, its environments, its node's
+// readiness and the environment form.
+func (h *Handler) site(w http.ResponseWriter, r *http.Request) {
+	h.sitePage(w, r, http.StatusOK, envForm{Type: "staging", Preset: "content-protect"}, nil)
+}
+
+func (h *Handler) sitePage(w http.ResponseWriter, r *http.Request, status int, f envForm, ref *refusal) {
+	id := r.PathValue("id")
+	d := siteData{Form: f, Refusal: ref, Return: "/sites/" + url.PathEscape(id)}
+	if err := h.api.get(r, "/api/sites/"+url.PathEscape(id), &d.Site); err != nil {
+		h.apiFailed(w, r, "Site", err)
+		return
+	}
+	if err := h.api.get(r, "/api/sites/"+url.PathEscape(id)+"/environments", &d.Envs); err != nil {
+		h.apiFailed(w, r, "Site", err)
+		return
+	}
+	if nodes, err := h.listNodes(r, false); err == nil && d.Site.NodeId != nil {
+		for i := range nodes {
+			if nodes[i].ID == *d.Site.NodeId {
+				d.Node = &nodes[i]
+			}
+		}
+	}
+	if ref != nil && ref.Node == nil {
+		ref.Node = d.Node
+	}
+	var jobs []contracts.Job
+	if err := h.api.get(r, "/api/jobs?limit=200", &jobs); err == nil {
+		for _, j := range jobs {
+			if j.SiteId != nil && *j.SiteId == id {
+				d.Jobs = append(d.Jobs, j)
+			}
+		}
+	}
+	h.render(w, status, "site", page{Title: d.Site.Name, Nav: "sites", Data: d})
+}
+
+// envCreate is POST /sites/{id}/environments.
+func (h *Handler) envCreate(w http.ResponseWriter, r *http.Request) {
+	f := envForm{
+		Name:   strings.TrimSpace(r.PostFormValue("name")),
+		Slug:   strings.TrimSpace(r.PostFormValue("slug")),
+		Type:   r.PostFormValue("type"),
+		Source: r.PostFormValue("source_environment_id"),
+		Preset: r.PostFormValue("promotion_preset"),
+	}
+	req := contracts.CreateEnvironmentRequest{
+		Name: f.Name, Slug: f.Slug, Type: contracts.EnvironmentType(f.Type),
+		PromotionPreset: contracts.PromotionPreset(f.Preset),
+	}
+	if f.Source != "" {
+		req.SourceEnvironmentId = &f.Source
+	}
+	id := r.PathValue("id")
+	res, err := h.api.do(r, http.MethodPost, "/api/sites/"+url.PathEscape(id)+"/environments", req)
+	if err != nil {
+		h.apiFailed(w, r, "Site", err)
+		return
+	}
+	nodes, _ := h.listNodes(r, false)
+	jobID, ref, err := h.submitted(res, nodes)
+	if err != nil {
+		h.apiFailed(w, r, "Site", err)
+		return
+	}
+	if ref != nil {
+		h.sitePage(w, r, res.Status, f, ref)
+		return
+	}
+	http.Redirect(w, r, "/jobs/"+url.PathEscape(jobID), http.StatusSeeOther)
+}
