@@ -114,8 +114,10 @@ func (o OSRelease) String() string {
 // ComponentFacts is one runtime component as the probe saw it.
 type ComponentFacts struct {
 	Installed bool
-	// Version is the version the tool itself reports (nginx -v, ...),
-	// already extracted from its output, e.g. "1.24.0".
+	// Version is the component's upstream version, e.g. "10.11.8": the
+	// installed Debian package's version without epoch and revision, or,
+	// for a binary no package covers, what the tool itself reports
+	// (nginx -v, ...). "" means installed but not readable.
 	Version string
 	// Package is the full version of the installed Debian package that
 	// provides the component, e.g. "1:10.11.8-0ubuntu0.24.04.1" (Version
