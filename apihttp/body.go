@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 )
 
 var errTooLarge = errors.New("apihttp: request body too large")
@@ -59,6 +60,9 @@ func tooLargeMessage(max int64) string {
 // unescapeSegment unescapes one path segment as ServeMux does for a
 // wildcard; an invalid escape (which a parsed URL cannot carry) is kept.
 func unescapeSegment(s string) string {
+	if strings.IndexByte(s, '%') < 0 {
+		return s
+	}
 	u, err := url.PathUnescape(s)
 	if err != nil {
 		return s

@@ -74,7 +74,9 @@ func (g *guard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // guardedRoute matches the two guarded routes the way a Go 1.22 ServeMux
 // matches "POST /api/sites" and "POST /api/sites/{id}/environments": on
-// the escaped path, with the id segment unescaped.
+// the escaped path, segment by segment, each segment unescaped, so
+// "/api/%73ites" is guarded exactly when the host's mux would route it to
+// its create handler.
 func guardedRoute(r *http.Request) (op readiness.Operation, siteID string, ok bool) {
 	if r.Method != http.MethodPost || r.URL == nil {
 		return "", "", false
@@ -85,16 +87,31 @@ func guardedRoute(r *http.Request) (op readiness.Operation, siteID string, ok bo
 	}
 	rest, found := strings.CutPrefix(p, "/api/sites/")
 	if !found {
+		if strings.IndexByte(p, '%') >= 0 {
+			return escapedRoute(p)
+		}
 		return "", "", false
 	}
 	id, tail, found := strings.Cut(rest, "/")
-	if !found || tail != "environments" || id == "" {
+	if !found || id == "" || unescapeSegment(tail) != "environments" {
 		return "", "", false
 	}
-	if strings.IndexByte(id, '%') >= 0 {
-		id = unescapeSegment(id)
+	return readiness.OperationEnvCreate, unescapeSegment(id), true
+}
+
+// escapedRoute matches a path whose first segments carry escapes.
+func escapedRoute(p string) (readiness.Operation, string, bool) {
+	segs := strings.Split(p, "/")
+	if len(segs) < 3 || segs[0] != "" || unescapeSegment(segs[1]) != "api" || unescapeSegment(segs[2]) != "sites" {
+		return "", "", false
 	}
-	return readiness.OperationEnvCreate, id, true
+	switch {
+	case len(segs) == 3:
+		return readiness.OperationSiteCreate, "", true
+	case len(segs) == 5 && segs[3] != "" && unescapeSegment(segs[4]) == "environments":
+		return readiness.OperationEnvCreate, unescapeSegment(segs[3]), true
+	}
+	return "", "", false
 }
 
 func (g *guard) serveGuarded(w http.ResponseWriter, r *http.Request, op readiness.Operation, siteID string) {
