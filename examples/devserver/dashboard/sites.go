@@ -112,7 +112,7 @@ func (h *Handler) siteNew(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) siteForm(w http.ResponseWriter, r *http.Request, status int, f siteForm, ref *refusal) {
-	nodes, err := h.listNodes(r, false)
+	nodes, err := h.listNodes(r, true)
 	if err != nil {
 		h.apiFailed(w, r, "Nodes", err)
 		return
