@@ -91,3 +91,40 @@ func Example() {
 	// 404 not_found "node not found" Retry-After=""
 	// 400 bad_request "malformed JSON body" Retry-After=""
 }
+
+func ExampleNewNodesHandler() {
+	nodes := preflight.NewMemoryNodes(
+		preflight.Node{ID: "web-1", Name: "local", Host: "127.0.0.1", User: "pressluft", IsLocal: true},
+		preflight.Node{ID: "web-2", Name: "new", Lifecycle: readiness.LifecycleAcquiring},
+		preflight.Node{ID: "web-3", Name: "web-3", Host: "203.0.113.10", User: "pressluft"},
+	)
+	h := apihttp.NewNodesHandler(apihttp.Config{Gate: exampleGate{}, Nodes: nodes})
+	mux := http.NewServeMux()
+	mux.Handle("/api/nodes", h)
+	mux.Handle("/api/nodes/", h)
+
+	rec := httptest.NewRecorder()
+	mux.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/api/nodes", nil))
+	var list []contracts.NodeSummary
+	_ = json.Unmarshal(rec.Body.Bytes(), &list)
+	for _, n := range list {
+		fmt.Printf("%s %-9s %s\n", n.Id, n.State, *n.Summary)
+	}
+
+	rec = httptest.NewRecorder()
+	mux.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/api/nodes", strings.NewReader(`{"name":"web-4"}`)))
+	fmt.Println(rec.Code, strings.TrimSpace(rec.Body.String()))
+	// Output:
+	// web-1 ready     ready
+	// web-2 pending   pending: node_acquiring
+	// web-3 not_ready not_ready: sudo_password_required
+	// 501 {"code":"not_implemented","message":"node acquisition is not configured on this server"}
+}
+
+func ExampleWriteError() {
+	rec := httptest.NewRecorder()
+	apihttp.WriteError(rec, http.StatusConflict, apihttp.CodeConflict, "slug already taken")
+	fmt.Println(rec.Code, rec.Header().Get("Content-Type"), strings.TrimSpace(rec.Body.String()))
+	// Output:
+	// 409 application/json {"code":"conflict","message":"slug already taken"}
+}
