@@ -26,6 +26,7 @@ import (
 	"github.com/pressluft/runtime-readiness/contracts"
 	"github.com/pressluft/runtime-readiness/preflight"
 	"github.com/pressluft/runtime-readiness/readiness"
+	"github.com/pressluft/runtime-readiness/readiness/readinesstest"
 )
 
 // Node, site and job ids are UUIDs, as in pressluft.
@@ -53,26 +54,7 @@ const secret = "sudo: a password is required; /home/pressluft/.ssh/id_ed25519"
 
 var t0 = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 
-func readyFacts() *readiness.Facts {
-	return &readiness.Facts{
-		ScriptVersion: 1,
-		OS:            readiness.OSRelease{ID: "ubuntu", VersionID: "24.04"},
-		Systemd:       true,
-		Sudo:          readiness.SudoOK,
-		Components: map[string]readiness.ComponentFacts{
-			readiness.ComponentNginx:    {Installed: true, Version: "1.24.0", Unit: "nginx", Service: "active"},
-			readiness.ComponentPHPFPM:   {Installed: true, Version: "8.3.6", Unit: "php8.3-fpm", Service: "active"},
-			readiness.ComponentMariaDB:  {Installed: true, Version: "10.11.8", Unit: "mariadb", Service: "active"},
-			readiness.ComponentRedis:    {Installed: true, Version: "7.0.15", Unit: "redis-server", Service: "active"},
-			readiness.ComponentWPCLI:    {Installed: true, Version: "2.10.0"},
-			readiness.ComponentFail2ban: {Installed: true, Version: "1.0.2", Unit: "fail2ban", Service: "active"},
-			readiness.ComponentRsync:    {Installed: true, Version: "3.2.7"},
-			readiness.ComponentUnzip:    {Installed: true, Version: "6.00"},
-			readiness.ComponentCurl:     {Installed: true, Version: "8.5.0"},
-		},
-		PHPExtensions: []string{"core", "mysqli", "redis"},
-	}
-}
+func readyFacts() *readiness.Facts { return readinesstest.ReadyFacts() }
 
 // report evaluates a real readiness.Report of each kind the tests need.
 func report(nodeID string, op readiness.Operation) readiness.Report {

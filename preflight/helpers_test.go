@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/pressluft/runtime-readiness/readiness"
+	"github.com/pressluft/runtime-readiness/readiness/readinesstest"
 	"github.com/pressluft/runtime-readiness/sshexec"
 )
 
@@ -33,26 +34,7 @@ func (c *clock) Advance(d time.Duration) {
 	c.t = c.t.Add(d)
 }
 
-func readyFacts() *readiness.Facts {
-	return &readiness.Facts{
-		ScriptVersion: 1,
-		OS:            readiness.OSRelease{ID: "ubuntu", VersionID: "24.04"},
-		Systemd:       true,
-		Sudo:          readiness.SudoOK,
-		Components: map[string]readiness.ComponentFacts{
-			readiness.ComponentNginx:    {Installed: true, Version: "1.24.0", Unit: "nginx", Service: "active"},
-			readiness.ComponentPHPFPM:   {Installed: true, Version: "8.3.6", Unit: "php8.3-fpm", Service: "active"},
-			readiness.ComponentMariaDB:  {Installed: true, Version: "10.11.8", Unit: "mariadb", Service: "active"},
-			readiness.ComponentRedis:    {Installed: true, Version: "7.0.15", Unit: "redis-server", Service: "active"},
-			readiness.ComponentWPCLI:    {Installed: true, Version: "2.10.0"},
-			readiness.ComponentFail2ban: {Installed: true, Version: "1.0.2", Unit: "fail2ban", Service: "active"},
-			readiness.ComponentRsync:    {Installed: true, Version: "3.2.7"},
-			readiness.ComponentUnzip:    {Installed: true, Version: "6.00"},
-			readiness.ComponentCurl:     {Installed: true, Version: "8.5.0"},
-		},
-		PHPExtensions: []string{"core", "mysqli", "redis"},
-	}
-}
+func readyFacts() *readiness.Facts { return readinesstest.ReadyFacts() }
 
 // facts returns ready facts changed by fn.
 func facts(fn func(f *readiness.Facts)) *readiness.Facts {
