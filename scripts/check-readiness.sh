@@ -22,8 +22,6 @@ echo "== doc metadata headers"
 want=("Status:" "Owner:" "Last Reviewed:" "Depends On:" "Supersedes:")
 docs=$( (git ls-files 'docs/*.md' 'docs/**/*.md' 2>/dev/null; find docs -name '*.md' 2>/dev/null) | sort -u)
 for f in $docs; do
-  # docs/dev/ holds working briefs for contributors, not project docs.
-  case "$f" in docs/dev/*) continue ;; esac
   [ -f "$f" ] || continue
   for i in 0 1 2 3 4; do
     line=$(sed -n "$((i + 1))p" "$f")
