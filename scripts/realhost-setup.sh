@@ -16,7 +16,21 @@
 #
 # wp-cli is not installed: Debian 12 has no wp-cli package, and the tests
 # expect runtime_component_missing for it wherever `wp` is absent.
+#
+# With --bench it also installs what scripts/bench.sh compares the SDK
+# with: the OpenSSH client and Debian's ansible-core (for `ansible -m ping`).
 set -euo pipefail
+
+bench=
+for arg in "$@"; do
+  case $arg in
+  --bench) bench=1 ;;
+  *)
+    echo "realhost-setup: unknown argument $arg (usage: $0 [--bench])" >&2
+    exit 2
+    ;;
+  esac
+done
 
 if [ "$(id -u)" -ne 0 ]; then
   echo "realhost-setup: must run as root (try: sudo $0)" >&2
@@ -31,6 +45,9 @@ packages=(
   openssh-server sudo
   nginx redis-server php-fpm php-redis mariadb-server fail2ban rsync unzip curl
 )
+if [ -n "$bench" ]; then
+  packages+=(openssh-client ansible-core)
+fi
 
 debdir=/var/cache/pressluft-realhost
 absent_pkg=unzip
