@@ -164,11 +164,17 @@ func TestEnvironmentCreate(t *testing.T) {
 	for _, w := range []string{
 		`data-refusal-code="node_not_ready"`, `data-reason-code="sudo_password_required"`, `data-reason-code="runtime_service_inactive"`,
 		`value="Staging"`, `value="staging"`, `<option value="commerce-protect" selected>`,
-		`<input type="hidden" name="return" value="/sites/` + siteID + `">`,
+		`<input type="hidden" name="return" value="/sites/` + siteID + `?name=Staging&amp;preset=commerce-protect&amp;slug=staging&amp;source=&amp;type=staging#new-environment">`,
 	} {
 		require.Contains(t, p.body, w)
 	}
 	require.Equal(t, 2, api.jobCount())
+
+	// Back from the re-check, the form is filled in again.
+	p = get(t, h, "/sites/"+siteID+"?name=Staging&preset=commerce-protect&slug=staging&source=&type=clone")
+	for _, w := range []string{`value="Staging"`, `<option value="clone" selected>`, `<option value="commerce-protect" selected>`} {
+		require.Contains(t, p.body, w)
+	}
 }
 
 func TestRecheck(t *testing.T) {

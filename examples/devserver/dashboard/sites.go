@@ -188,13 +188,24 @@ type siteData struct {
 
 // site is GET /sites/{id}: the site, its environments, its node's
 // readiness and the environment form.
+// ?name=, ?slug=, ?type=, ?source= and ?preset= prefill the form (the
+// refusal's re-check comes back here with them).
 func (h *Handler) site(w http.ResponseWriter, r *http.Request) {
-	h.sitePage(w, r, http.StatusOK, envForm{Type: "staging", Preset: "content-protect"}, nil)
+	q := r.URL.Query()
+	f := envForm{Name: q.Get("name"), Slug: q.Get("slug"), Type: q.Get("type"), Source: q.Get("source"), Preset: q.Get("preset")}
+	if f.Type == "" {
+		f.Type = "staging"
+	}
+	if f.Preset == "" {
+		f.Preset = "content-protect"
+	}
+	h.sitePage(w, r, http.StatusOK, f, nil)
 }
 
 func (h *Handler) sitePage(w http.ResponseWriter, r *http.Request, status int, f envForm, ref *refusal) {
 	id := r.PathValue("id")
-	d := siteData{Form: f, Refusal: ref, Return: "/sites/" + url.PathEscape(id)}
+	back := url.Values{"name": {f.Name}, "slug": {f.Slug}, "type": {f.Type}, "source": {f.Source}, "preset": {f.Preset}}
+	d := siteData{Form: f, Refusal: ref, Return: "/sites/" + url.PathEscape(id) + "?" + back.Encode() + "#new-environment"}
 	if err := h.api.get(r, "/api/sites/"+url.PathEscape(id), &d.Site); err != nil {
 		h.apiFailed(w, r, "Site", err)
 		return
