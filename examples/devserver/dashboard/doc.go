@@ -6,8 +6,8 @@
 // # Rendering from the API
 //
 // The dashboard holds no state and no database handle. Every page is
-// built from the control plane's JSON API (docs/api-contract and
-// contracts/openapi.yaml), called in process through the http.Handler in
+// built from the control plane's JSON API (contracts/openapi.yaml),
+// called in process through the http.Handler in
 // Config.API: GET /api/nodes, GET /api/nodes/{id}/readiness, POST
 // /api/sites, and so on. A refused create is exactly the API's 409
 // node_not_ready answer with its readiness report, so the page can only
