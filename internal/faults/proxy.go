@@ -98,9 +98,10 @@ type Proxy struct {
 	cfg Config
 	ln  net.Listener
 
-	mu     sync.Mutex
-	conns  map[net.Conn]struct{}
-	closed bool
+	mu       sync.Mutex
+	upstream string
+	conns    map[net.Conn]struct{}
+	closed   bool
 
 	recMu sync.Mutex
 	rec   [2][]byte // Config.Record: bytes forwarded, by direction
@@ -125,7 +126,7 @@ func New(cfg Config) (*Proxy, error) {
 	if err != nil {
 		return nil, fmt.Errorf("faults: listen: %w", err)
 	}
-	p := &Proxy{cfg: cfg, ln: ln, conns: map[net.Conn]struct{}{}, done: make(chan struct{})}
+	p := &Proxy{cfg: cfg, upstream: cfg.Upstream, ln: ln, conns: map[net.Conn]struct{}{}, done: make(chan struct{})}
 	p.wg.Add(1)
 	go p.acceptLoop()
 	return p, nil
@@ -136,6 +137,15 @@ func (p *Proxy) Addr() string { return p.ln.Addr().String() }
 
 // Port returns the proxy's port.
 func (p *Proxy) Port() int { return p.ln.Addr().(*net.TCPAddr).Port }
+
+// SetUpstream relays connections accepted from now on to addr instead:
+// the machine behind the proxy's address is replaced (a rebuilt node, a
+// reused IP). Connections already relayed keep their upstream.
+func (p *Proxy) SetUpstream(addr string) {
+	p.mu.Lock()
+	p.upstream = addr
+	p.mu.Unlock()
+}
 
 // Accepted returns how many connections the proxy has accepted.
 func (p *Proxy) Accepted() int { return int(p.accepted.Load()) }
@@ -232,8 +242,11 @@ func (p *Proxy) serve(client net.Conn) {
 		rst(client)
 		return
 	}
+	p.mu.Lock()
+	upstream := p.upstream
+	p.mu.Unlock()
 	d := net.Dialer{Timeout: 5 * time.Second}
-	server, err := d.Dial("tcp", p.cfg.Upstream)
+	server, err := d.Dial("tcp", upstream)
 	if err != nil {
 		return
 	}
