@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/pressluft/runtime-readiness/readiness"
+	"github.com/pressluft/runtime-readiness/sshexec"
 )
 
 // ErrNodeNotFound is wrapped by the errors of a NodeSource, and so of the
@@ -61,10 +62,10 @@ func (n Node) probed() bool {
 func (n Node) configProblem() string {
 	host := strings.TrimSpace(n.Host)
 	switch {
-	case strings.ContainsAny(host, "[]/@ \t\r\n"):
-		return "host must be a bare hostname or IP address"
 	case hostHasPort(host):
 		return "host must not carry a port"
+	case sshexec.CheckHost(host) != nil:
+		return "host must be a bare hostname or IP address (no brackets, user or shell characters)"
 	case n.User == "":
 		return "empty SSH user"
 	case n.Port < 0 || n.Port > 65535:

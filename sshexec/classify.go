@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"strings"
 	"syscall"
 	"time"
 
@@ -20,8 +19,8 @@ func validateTarget(t Target, port int) error {
 	switch {
 	case t.Host == "":
 		return bad(readiness.CodeNodeAddressMissing, "empty host")
-	case strings.ContainsAny(t.Host, "[]/@ \t\r\n") || hasPort(t.Host):
-		return bad(readiness.CodeNodeConfigInvalid, "host must be a bare hostname or IP address (no port, brackets or user)")
+	case CheckHost(t.Host) != nil:
+		return bad(readiness.CodeNodeConfigInvalid, "host must be a bare hostname or IP address (no port, brackets, user or shell characters)")
 	case t.User == "":
 		return bad(readiness.CodeNodeConfigInvalid, "empty user")
 	case port < 1 || port > 65535:
@@ -37,11 +36,6 @@ func validateTarget(t Target, port int) error {
 		}
 	}
 	return nil
-}
-
-func hasPort(host string) bool {
-	_, _, err := net.SplitHostPort(host)
-	return err == nil
 }
 
 // ctxErr classifies a Run stopped by its context in phase.
