@@ -128,6 +128,9 @@ func startSSHDOn(cfg sshdConfig, port int) (*sshd, error) {
 		"UseDNS no",
 		"LoginGraceTime 20",
 		"MaxStartups 64:30:128",
+		// As Debian's stock sshd_config: tools that copy files (ansible's
+		// default transfer method) use sftp first.
+		"Subsystem sftp /usr/lib/openssh/sftp-server",
 		"",
 	}, "\n")
 	confPath := filepath.Join(cfg.Dir, "sshd_config")
