@@ -30,4 +30,18 @@
 // without systemd (a container) the service checks are skipped, blocked by
 // service_manager_unavailable; on a systemd host the same tests compare the
 // service checks with the real unit states.
+//
+// # Speed
+//
+// bench_test.go times four ways of checking the same sshd as the same
+// NOPASSWD user with the same key: a full evaluation through the SDK
+// (BenchmarkRealEvaluate), the floor of dial + auth + exec `true` through
+// sshexec.Client (BenchmarkRealFloor), OpenSSH's ssh running the probe
+// script (BenchmarkRealSSHClient) and a cold `ansible -m ping -b`
+// (BenchmarkRealAnsiblePing; ssh and ansible-core come from
+// scripts/realhost-setup.sh --bench, and a case whose tool is missing
+// skips). TestRealSpeedTable runs them interleaved for
+// PRESSLUFT_BENCH_ROUNDS rounds and prints medians and ratios against the
+// targets; without that variable it skips. Nothing asserts a speed.
+// scripts/bench.sh runs it; docs/performance.md records the figures.
 package realhost
