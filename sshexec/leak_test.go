@@ -3,7 +3,8 @@ package sshexec_test
 import (
 	"runtime"
 	"testing"
-	"time"
+
+	"github.com/pressluft/runtime-readiness/internal/leaktest"
 )
 
 // TestNoGoroutineLeak runs every fault case in sequence and checks that
@@ -15,17 +16,5 @@ func TestNoGoroutineLeak(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) { runFaultCase(t, tc) })
 	}
-	var now int
-	for deadline := time.Now().Add(2 * time.Second); ; {
-		now = runtime.NumGoroutine()
-		if now <= before || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	if now > before {
-		buf := make([]byte, 1<<20)
-		buf = buf[:runtime.Stack(buf, true)]
-		t.Errorf("got %d goroutines after the fault cases, want at most %d\n%s", now, before, buf)
-	}
+	leaktest.Check(t, before)
 }

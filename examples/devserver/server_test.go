@@ -15,6 +15,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/pressluft/runtime-readiness/internal/leaktest"
 	"github.com/pressluft/runtime-readiness/preflight"
 	"github.com/pressluft/runtime-readiness/readiness"
 	"github.com/pressluft/runtime-readiness/sshexec/sshtest"
@@ -368,14 +369,7 @@ func TestShutdownLeavesNoGoroutine(t *testing.T) {
 	require.NoError(t, s.Close())
 	require.NoError(t, s.Close(), "Close is idempotent")
 
-	deadline := time.Now().Add(3 * time.Second)
-	for runtime.NumGoroutine() > base && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
-	if got := runtime.NumGoroutine(); got > base {
-		buf := make([]byte, 1<<20)
-		t.Fatalf("got %d goroutines after Close, want <= %d\n%s", got, base, buf[:runtime.Stack(buf, true)])
-	}
+	leaktest.Check(t, base)
 }
 
 // With real (millisecond) provider steps, the fleet's acquiring node

@@ -15,6 +15,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/pressluft/runtime-readiness/internal/leaktest"
 	"github.com/pressluft/runtime-readiness/probe"
 	"github.com/pressluft/runtime-readiness/readiness"
 	"github.com/pressluft/runtime-readiness/sshexec"
@@ -121,14 +122,7 @@ func TestFaultMatrix(t *testing.T) {
 		}
 	}
 	// Every node was closed by its subtest: no goroutine may be left.
-	deadline := time.Now().Add(3 * time.Second)
-	for runtime.NumGoroutine() > baseline && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
-	if n := runtime.NumGoroutine(); n > baseline {
-		buf := make([]byte, 1<<16)
-		t.Errorf("goroutines: got %d after the matrix, want <= %d\n%s", n, baseline, buf[:runtime.Stack(buf, true)])
-	}
+	leaktest.Check(t, baseline)
 }
 
 func checkProfile(t *testing.T, p sshtest.Profile, w want) {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/pressluft/runtime-readiness/internal/leaktest"
 	"github.com/pressluft/runtime-readiness/probe"
 	"github.com/pressluft/runtime-readiness/readiness"
 	"github.com/pressluft/runtime-readiness/sshexec"
@@ -144,24 +145,5 @@ func TestFaults(t *testing.T) {
 			})
 		}
 	})
-	requireGoroutines(t, before)
-}
-
-// requireGoroutines polls for up to 3s until the goroutine count is back
-// to before, and fails with every stack otherwise.
-func requireGoroutines(t *testing.T, before int) {
-	t.Helper()
-	var now int
-	for deadline := time.Now().Add(3 * time.Second); ; {
-		now = runtime.NumGoroutine()
-		if now <= before || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	if now > before {
-		buf := make([]byte, 1<<20)
-		buf = buf[:runtime.Stack(buf, true)]
-		t.Errorf("got %d goroutines, want at most %d (the baseline)\n%s", now, before, buf)
-	}
+	leaktest.Check(t, before)
 }

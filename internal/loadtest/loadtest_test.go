@@ -13,6 +13,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 	_ "modernc.org/sqlite"
+
+	"github.com/pressluft/runtime-readiness/internal/leaktest"
 )
 
 type nodeSummary struct {
@@ -50,24 +52,6 @@ func listNodes(t *testing.T, base string) map[string]nodeSummary {
 	return m
 }
 
-// waitGoroutines polls up to 3s for the goroutine count to be back at
-// before.
-func waitGoroutines(t *testing.T, before int) {
-	t.Helper()
-	var now int
-	for deadline := time.Now().Add(3 * time.Second); ; {
-		now = runtime.NumGoroutine()
-		if now <= before || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	if now > before {
-		buf := make([]byte, 1<<20)
-		t.Errorf("got %d goroutines, want at most %d\n%s", now, before, buf[:runtime.Stack(buf, true)])
-	}
-}
-
 // TestDevserverLoad sends 10,000 site creates to the example server
 // (child process, default fake fleet, worker running, monitor idle),
 // half to the ready node and half spread over the fleet's non-ready
@@ -102,7 +86,7 @@ func TestDevserverLoad(t *testing.T) {
 		RaceEnabled, os.Getenv(RaceServerEnv) == "1", len(res.Latencies), res.Duration.Round(time.Millisecond),
 		float64(len(res.Latencies))/res.Duration.Seconds(),
 		res.Percentile(50), res.Percentile(90), res.Percentile(99), res.Percentile(100), res.Status)
-	waitGoroutines(t, before)
+	leaktest.Check(t, before)
 
 	require.Empty(t, res.Errors)
 	require.Equal(t, map[int]int{http.StatusAccepted: 5000, http.StatusConflict: 5000}, res.Status)
