@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pressluft/runtime-readiness/internal/benchutil"
 	"github.com/pressluft/runtime-readiness/probe"
 	"github.com/pressluft/runtime-readiness/readiness"
 	"github.com/pressluft/runtime-readiness/sshexec"
@@ -98,9 +99,9 @@ func BenchmarkFleet(b *testing.B) {
 		peakSDK, peakRaw = max(peakSDK, ps), max(peakRaw, pr)
 	}
 	rss := MaxRSS()
-	b.ReportMetric(median(sdk), "evals/s")
-	b.ReportMetric(median(raw), "raw-execs/s")
-	b.ReportMetric(100*median(ratio), "sdk/raw-%")
+	b.ReportMetric(benchutil.Median(sdk), "evals/s")
+	b.ReportMetric(benchutil.Median(raw), "raw-execs/s")
+	b.ReportMetric(100*benchutil.Median(ratio), "sdk/raw-%")
 	b.ReportMetric(mib(peakSDK), "peak-go-MiB")
 	b.ReportMetric(mib(rss), "maxrss-MiB")
 
@@ -108,12 +109,12 @@ func BenchmarkFleet(b *testing.B) {
 	fmt.Fprintf(&sb, "\nfleet: %d fake nodes (ReadyProfile), %d workers, %d rounds, GOMAXPROCS %d, RLIMIT_NOFILE %d, nodes started in %s\n",
 		nodes, workers, round, runtime.GOMAXPROCS(0), limit, started.Round(time.Millisecond))
 	fmt.Fprintf(&sb, "%-36s %10s %10s %10s\n", "pass (one op per node)", "median/s", "min/s", "max/s")
-	fmt.Fprintf(&sb, "%-36s %10.0f %10.0f %10.0f\n", "SDK: Prober.Observe + Evaluate", median(sdk), slices.Min(sdk), slices.Max(sdk))
-	fmt.Fprintf(&sb, "%-36s %10.0f %10.0f %10.0f\n", "raw: x/crypto dial+auth+exec true", median(raw), slices.Min(raw), slices.Max(raw))
-	fmt.Fprintf(&sb, "%-36s %9.1f%% (target >= 80%%: %s)\n", "SDK / raw (median of rounds)", 100*median(ratio), yesNo(median(ratio) >= 0.8))
+	fmt.Fprintf(&sb, "%-36s %10.0f %10.0f %10.0f\n", "SDK: Prober.Observe + Evaluate", benchutil.Median(sdk), slices.Min(sdk), slices.Max(sdk))
+	fmt.Fprintf(&sb, "%-36s %10.0f %10.0f %10.0f\n", "raw: x/crypto dial+auth+exec true", benchutil.Median(raw), slices.Min(raw), slices.Max(raw))
+	fmt.Fprintf(&sb, "%-36s %9.1f%% (target >= 80%%: %s)\n", "SDK / raw (median of rounds)", 100*benchutil.Median(ratio), yesNo(benchutil.Median(ratio) >= 0.8))
 	fmt.Fprintf(&sb, "CPU per op (median of rounds)        %10s %10s\n", "this proc", "children")
-	fmt.Fprintf(&sb, "  %-34s %7.2f ms %7.2f ms\n", "SDK pass", median(cpuSDK.self), median(cpuSDK.children))
-	fmt.Fprintf(&sb, "  %-34s %7.2f ms %7.2f ms\n", "raw pass", median(cpuRaw.self), median(cpuRaw.children))
+	fmt.Fprintf(&sb, "  %-34s %7.2f ms %7.2f ms\n", "SDK pass", benchutil.Median(cpuSDK.self), benchutil.Median(cpuSDK.children))
+	fmt.Fprintf(&sb, "  %-34s %7.2f ms %7.2f ms\n", "raw pass", benchutil.Median(cpuRaw.self), benchutil.Median(cpuRaw.children))
 	fmt.Fprintf(&sb, "  (this proc: the SSH clients, the SDK and the fake nodes' SSH servers; children: the /bin/sh\n")
 	fmt.Fprintf(&sb, "   processes the fake nodes start, i.e. the work a real node does on its own CPU)\n")
 	fmt.Fprintf(&sb, "memory (whole process: SDK and the %d fake nodes' servers)\n", nodes)
@@ -121,7 +122,7 @@ func BenchmarkFleet(b *testing.B) {
 		mib(memBefore), mib(memIdle), mib(peakSDK), mib(peakRaw))
 	fmt.Fprintf(&sb, "  maxrss: before nodes %.0f MiB, after warm-up %.0f MiB, at the end %.0f MiB (target <= 256 MiB: %s)\n",
 		mib(rssBefore), mib(rssIdle), mib(rss), yesNo(rss <= 256<<20))
-	fmt.Fprintf(&sb, "  load average at the end: %s\n", loadAvg())
+	fmt.Fprintf(&sb, "  load average at the end: %s\n", benchutil.LoadAvg())
 	fmt.Print(sb.String())
 }
 
@@ -136,18 +137,6 @@ func (c *cpuPerOp) add(d CPU, ops int) {
 	c.children = append(c.children, float64(d.Children.Microseconds())/1e3/float64(ops))
 }
 
-func median(v []float64) float64 {
-	s := slices.Clone(v)
-	slices.Sort(s)
-	if len(s) == 0 {
-		return 0
-	}
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
-}
-
 func mib(b uint64) float64 { return float64(b) / (1 << 20) }
 
 func yesNo(ok bool) string {
@@ -155,16 +144,4 @@ func yesNo(ok bool) string {
 		return "met"
 	}
 	return "NOT met"
-}
-
-func loadAvg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "unknown"
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return "unknown"
-	}
-	return strings.Join(f[:3], " ")
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pressluft/runtime-readiness/internal/benchutil"
 	"github.com/pressluft/runtime-readiness/probe"
 	"github.com/pressluft/runtime-readiness/sshexec"
 )
@@ -60,7 +61,7 @@ func TestRealSpeedTable(t *testing.T) {
 		}
 		cases = append(cases, c)
 	}
-	load0 := loadAvg()
+	load0 := benchutil.LoadAvg()
 	start := time.Now()
 	perRound := map[string][]float64{} // ns/op per round, in round order
 	for r := range rounds {
@@ -75,7 +76,7 @@ func TestRealSpeedTable(t *testing.T) {
 		}
 	}
 	elapsed := time.Since(start)
-	load1 := loadAvg()
+	load1 := benchutil.LoadAvg()
 
 	var sb strings.Builder
 	fmt.Fprintf(&sb, "\nreal sshd (OpenSSH, 127.0.0.1:%d), user %s (NOPASSWD), %d interleaved rounds in %s\n",
@@ -84,7 +85,7 @@ func TestRealSpeedTable(t *testing.T) {
 	fmt.Fprintf(&sb, "%-14s %12s %12s %12s\n", "case", "median", "min", "max")
 	for _, c := range cases {
 		v := perRound[c.Name]
-		fmt.Fprintf(&sb, "%-14s %12s %12s %12s\n", c.Name, ms(median(v)), ms(slices.Min(v)), ms(slices.Max(v)))
+		fmt.Fprintf(&sb, "%-14s %12s %12s %12s\n", c.Name, ms(benchutil.Median(v)), ms(slices.Min(v)), ms(slices.Max(v)))
 	}
 	fmt.Fprintf(&sb, "\n%-28s %9s %9s  %-8s %s\n", "ratio", "median", "target", "met", "")
 	for _, tg := range speedTargets {
@@ -97,7 +98,7 @@ func TestRealSpeedTable(t *testing.T) {
 		for i := range slow {
 			ratios[i] = slow[i] / fast[i]
 		}
-		got := median(ratios)
+		got := benchutil.Median(ratios)
 		target, met := "", ""
 		if tg.Want > 0 {
 			if tg.AtMost {
@@ -150,21 +151,9 @@ func phaseTable(t *testing.T, e *benchEnv, n int) string {
 		p    phases
 	}{{"probe script", probeP}, {"true", floorP}} {
 		fmt.Fprintf(&sb, "%-14s %12s %12s %12s %12s\n", row.name,
-			ms(median(row.p.dial)), ms(median(row.p.hs)), ms(median(row.p.exec)), ms(median(row.p.total)))
+			ms(benchutil.Median(row.p.dial)), ms(benchutil.Median(row.p.hs)), ms(benchutil.Median(row.p.exec)), ms(benchutil.Median(row.p.total)))
 	}
 	return sb.String()
-}
-
-func median(v []float64) float64 {
-	s := slices.Clone(v)
-	slices.Sort(s)
-	if len(s) == 0 {
-		return 0
-	}
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
 func ms(ns float64) string { return fmt.Sprintf("%.2f ms", ns/1e6) }
@@ -174,17 +163,4 @@ func yesNo(ok bool) string {
 		return "yes"
 	}
 	return "NO"
-}
-
-// loadAvg returns the first three fields of /proc/loadavg.
-func loadAvg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "unknown"
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return "unknown"
-	}
-	return strings.Join(f[:3], " ")
 }
