@@ -21,7 +21,7 @@ type component struct {
 	// (wp-cli starts PHP), so only a package can tell its version.
 	version *regexp.Regexp
 	// packages matches the names of the Debian packages that install the
-	// tool, as the script asks dpkg-query for them. php-fpm's package is
+	// tool, as the script looks for them in dpkg's status file. php-fpm's package is
 	// also checked against the binary's version (php8.3-fpm).
 	packages *regexp.Regexp
 }

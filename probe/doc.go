@@ -27,10 +27,20 @@
 // them rather than their sum:
 //
 //   - `sudo -n true` (exit status, stderr), when sudo is found.
-//   - one `dpkg-query -W` for the Debian packages of every tool found
-//     (nginx nginx-core nginx-full nginx-light nginx-extras, phpX.Y-fpm,
-//     mariadb-server-core* mariadb-server, redis-server, wp-cli, fail2ban,
-//     rsync, unzip, curl), when dpkg-query is found.
+//   - one `grep -A15 -E '^Package: (NAME|...)$' /var/lib/dpkg/status` for
+//     the Debian packages of every tool found (nginx nginx-core nginx-full
+//     nginx-light nginx-extras, phpX.Y-fpm, mariadb-server-core*
+//     mariadb-server, redis-server, wp-cli, fail2ban, rsync, unzip, curl),
+//     when grep is found and the status file is readable. The script reads
+//     the stanzas grep prints with builtins: a stanza starts at its
+//     Package field (dpkg writes it first) and ends at the next one or at
+//     grep's "--", and counts when its Status field's third word is
+//     "installed" and it has a Version (dpkg writes Version within a
+//     stanza's first 14 fields). Without grep or the status file, or when
+//     grep fails (exit status over 1), one `dpkg-query -W` for the same
+//     packages instead, when dpkg-query is found. Either way the first
+//     installed package of a component, in the database's (name) order,
+//     is the one reported.
 //   - one `systemctl is-active` for the units of every service found
 //     (nginx, phpX.Y-fpm, mariadb, redis-server, fail2ban), when
 //     /run/systemd/system exists and systemctl is found.
@@ -77,9 +87,10 @@
 //	sudo.exit, sudo.stderr   when sudo.path is set; exit status 0-255, text
 //	C.path                   always, for each component C; empty: missing
 //	C.package                when C.path is set and an installed package
-//	                         covers it: "installed NAME VERSION" as
-//	                         dpkg-query prints ${db:Status-Status}
-//	                         ${Package} ${Version}
+//	                         covers it: "installed NAME VERSION", the
+//	                         stanza's Package and Version (what
+//	                         dpkg-query prints for ${db:Status-Status}
+//	                         ${Package} ${Version})
 //	C.version                when C.path is set, there is no C.package,
 //	                         and C is not wp-cli; the tool's output
 //	php-fpm.conf_d           when php-fpm.path is set and its conf.d
@@ -130,6 +141,10 @@
 // the outcome, and no retries: the whole check is a single round trip
 // bounded by the client's Timeout (10s by default). On a host whose tools
 // come from packages the script starts three commands at once (sudo,
-// dpkg-query, systemctl) and no interpreter (PHP, Python); its report is
-// a few kilobytes.
+// grep, systemctl) and no interpreter (PHP, Python); its report is a few
+// kilobytes. grep is there for speed: dpkg-query parses the whole status
+// database (716 KB on the Debian 12 host measured, 7-8 ms) whatever it is
+// asked, while one grep over the same file takes about 1.5 ms and prints a
+// few kilobytes, so the package job is no longer the script's critical
+// path; `sudo -n true` (4-5 ms) is.
 package probe

@@ -5,8 +5,9 @@ PATH=$R/usr/local/sbin:$R/usr/local/bin:$R/usr/sbin:$R/usr/bin:$R/sbin:$R/bin; e
 #
 # Sent on stdin to `exec /bin/sh -s`. A constant: nothing about the node or
 # the request is ever spliced into it. It uses only sh builtins and, at
-# most, sudo, dpkg-query and systemctl (plus a tool's own version flag when
-# no installed package covers it), reads files only under "$R", and runs
+# most, sudo, grep (over dpkg's status file; dpkg-query without it) and
+# systemctl (plus a tool's own version flag when no installed package
+# covers it), reads files only under "$R", and runs
 # every command with stdin from /dev/null. All work happens in main, which
 # the shell must read in full before it runs, so no command can swallow the
 # rest of the script.
@@ -166,40 +167,100 @@ pkg() {
 	rec "$k_c.version" "$("$k_p" "$@" 2>&1 </dev/null)" 4
 }
 
-# job_packages asks dpkg-query once for the packages of every tool found,
-# then falls back to the tools' own version output for what no installed
-# package covers, and to `php-fpm -m` when there is no conf.d to read.
+# stanzas reads what grep printed of dpkg's status file (in T): stanzas
+# of "Field: value" lines, each starting with its Package field (dpkg
+# writes it first), the groups grep prints separated by "--". Of each
+# stanza only the first Status (its third word is the state) and Version
+# count; an installed one with a version is kept by pick. Lines are split
+# by IFS, so the blank lines between stanzas do not reach the loop.
+stanzas() {
+	s_n= s_s= s_v=
+	IFS=$NL
+	set -f
+	for L in $T; do
+		case $L in
+		"Package: "*)
+			stanza
+			s_n=${L#Package: }
+			;;
+		"Status: "*) [ -n "$s_s" ] || s_s=${L#Status: } ;;
+		"Version: "*) [ -n "$s_v" ] || s_v=${L#Version: } ;;
+		--) stanza ;;
+		esac
+	done
+	set +f
+	unset IFS
+	stanza
+}
+
+# stanza keeps the stanza read so far (s_n, s_s, s_v) when its package is
+# installed and has a version, then forgets it.
+stanza() {
+	case $s_s in
+	*" "*" installed")
+		if [ -n "$s_n" ] && [ -n "$s_v" ]; then
+			pick "installed $s_n $s_v"
+		fi
+		;;
+	esac
+	s_n= s_s= s_v=
+}
+
+# job_packages finds the packages of every tool found with one grep over
+# dpkg's status file (without grep or a readable status file, with one
+# dpkg-query, which parses the whole database), then falls back to the
+# tools' own version output for what no installed package covers, and to
+# `php-fpm -m` when there is no conf.d to read.
 job_packages() {
 	k_nginx= k_php= k_mariadb= k_redis= k_wp= k_f2b= k_rsync= k_unzip= k_curl=
-	if [ -n "$DPKG" ]; then
-		set --
-		if [ -n "$P_NGINX" ]; then
-			set -- "$@" nginx nginx-core nginx-full nginx-light nginx-extras
-		fi
-		if [ -n "$P_PHP" ]; then
-			set -- "$@" "php$F_V-fpm"
-		fi
-		if [ -n "$P_MARIADB" ]; then
-			set -- "$@" 'mariadb-server-core*' mariadb-server
-		fi
-		if [ -n "$P_REDIS" ]; then
-			set -- "$@" redis-server
-		fi
-		if [ -n "$P_WP" ]; then
-			set -- "$@" wp-cli
-		fi
-		if [ -n "$P_F2B" ]; then
-			set -- "$@" fail2ban
-		fi
-		if [ -n "$P_RSYNC" ]; then
-			set -- "$@" rsync
-		fi
-		if [ -n "$P_UNZIP" ]; then
-			set -- "$@" unzip
-		fi
-		if [ -n "$P_CURL" ]; then
-			set -- "$@" curl
-		fi
+	set --
+	k_re=
+	if [ -n "$P_NGINX" ]; then
+		set -- "$@" nginx nginx-core nginx-full nginx-light nginx-extras
+		k_re=$k_re'|nginx|nginx-core|nginx-full|nginx-light|nginx-extras'
+	fi
+	if [ -n "$P_PHP" ]; then
+		set -- "$@" "php$F_V-fpm"
+		k_re=$k_re"|php${F_V%%.*}\\.${F_V#*.}-fpm"
+	fi
+	if [ -n "$P_MARIADB" ]; then
+		set -- "$@" 'mariadb-server-core*' mariadb-server
+		k_re=$k_re'|mariadb-server-core[a-z0-9.+-]*|mariadb-server'
+	fi
+	if [ -n "$P_REDIS" ]; then
+		set -- "$@" redis-server
+		k_re=$k_re'|redis-server'
+	fi
+	if [ -n "$P_WP" ]; then
+		set -- "$@" wp-cli
+		k_re=$k_re'|wp-cli'
+	fi
+	if [ -n "$P_F2B" ]; then
+		set -- "$@" fail2ban
+		k_re=$k_re'|fail2ban'
+	fi
+	if [ -n "$P_RSYNC" ]; then
+		set -- "$@" rsync
+		k_re=$k_re'|rsync'
+	fi
+	if [ -n "$P_UNZIP" ]; then
+		set -- "$@" unzip
+		k_re=$k_re'|unzip'
+	fi
+	if [ -n "$P_CURL" ]; then
+		set -- "$@" curl
+		k_re=$k_re'|curl'
+	fi
+	k_db=$R/var/lib/dpkg/status
+	k_x=2
+	if [ -n "$GREP" ] && [ -f "$k_db" ] && [ -r "$k_db" ]; then
+		# Version is at most the 14th field of a stanza dpkg writes.
+		T=$("$GREP" -A15 -E "^Package: (${k_re#|})\$" "$k_db" 2>/dev/null </dev/null)
+		k_x=$?
+	fi
+	if [ "$k_x" -le 1 ]; then
+		stanzas
+	elif [ -n "$DPKG" ]; then
 		T=$("$DPKG" -W --showformat='${db:Status-Status} ${Package} ${Version}\n' "$@" 2>/dev/null </dev/null)
 		while [ -n "$T" ]; do
 			next
@@ -333,6 +394,8 @@ main() {
 	SUDO=$P
 	lookup dpkg-query
 	DPKG=$P
+	lookup grep
+	GREP=$P
 	lookup nginx
 	P_NGINX=$P
 	lookup mariadbd

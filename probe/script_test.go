@@ -145,6 +145,7 @@ func readyHost() host {
 		exe("usr/bin/rsync", say("rsync  version 3.2.7  protocol version 31", "Copyright (C) 1996-2022 by Andrew Tridgell, Wayne Davison, and others.", "Web site: https://rsync.samba.org/")).
 		exe("usr/bin/unzip", say("UnZip 6.00 of 20 April 2009, by Debian. Original by Info-ZIP.", "", "Latest sources and executables are at ftp://ftp.info-zip.org/pub/infozip/ ;")).
 		exe("usr/bin/curl", say("curl 8.5.0 (x86_64-pc-linux-gnu) libcurl/8.5.0 OpenSSL/3.0.13 zlib/1.3 brotli/1.1.0", "Release-Date: 2023-12-06, security patched: 8.5.0-2ubuntu10.6", `Protocols: dict file ftp ftps gopher gophers http https imap imaps ldap ldaps mqtt pop3 pop3s rtmp rtsp scp sftp smb smbs smtp smtps telnet tftp`)).
+		link("usr/bin/grep", realGrep).
 		packages(readyPackages...)
 	for _, ini := range readyConfD {
 		h.files[confD+ini] = "extension=x.so\n"
@@ -152,12 +153,33 @@ func readyHost() host {
 	return h
 }
 
-// packages returns h with a dpkg-query that knows exactly pkgs.
+// realGrep is the machine's grep: the script reads the fake status file
+// with the real tool.
+var realGrep = func() string {
+	for _, g := range []string{"/usr/bin/grep", "/bin/grep"} {
+		if _, err := os.Stat(g); err == nil {
+			return g
+		}
+	}
+	return "/nonexistent/grep"
+}()
+
+// dpkgStatus is dpkg's database in the fake root.
+const dpkgStatus = "var/lib/dpkg/status"
+
+// packages returns h with a dpkg status file and a dpkg-query that both
+// know exactly pkgs.
 func (h host) packages(pkgs ...sshtest.Package) host {
 	h = h.clone()
 	h.files["usr/bin/dpkg-query"] = sshtest.DpkgQueryScript(pkgs)
 	h.execs["usr/bin/dpkg-query"] = true
+	h.files[dpkgStatus] = sshtest.DpkgStatus(pkgs)
 	return h
+}
+
+// noDpkg returns h without dpkg: no status file, no dpkg-query.
+func (h host) noDpkg() host {
+	return h.without(dpkgStatus).without("usr/bin/dpkg-query")
 }
 
 // link returns h with a symlink at path.
@@ -191,8 +213,8 @@ func (h host) exe(path, body string) host {
 	return h
 }
 
-// without returns h without the file at path, or every file under it
-// when path ends in a slash.
+// without returns h without the file or link at path, or every file
+// under it when path ends in a slash.
 func (h host) without(path string) host {
 	h = h.clone()
 	for p := range h.files {
@@ -200,6 +222,7 @@ func (h host) without(path string) host {
 			delete(h.files, p)
 		}
 	}
+	delete(h.links, path)
 	return h
 }
 
@@ -354,8 +377,24 @@ func TestScript(t *testing.T) {
 			withFacts(func(f *readiness.Facts) {
 				f.Components[readiness.ComponentWPCLI] = readiness.ComponentFacts{Installed: true, Version: "2.10.0", Package: "2.10.0-1"}
 			})},
-		{"no dpkg-query", readyHost().without("usr/bin/dpkg-query"), toolFacts()},
-		{"dpkg-query fails", readyHost().exe("usr/bin/dpkg-query", sayErr("dpkg-query: error: parsing file '/var/lib/dpkg/status' near line 5")+"; exit 2"), toolFacts()},
+		{"packages by grep, without dpkg-query", readyHost().without("usr/bin/dpkg-query"), readyHostFacts()},
+		{"packages by grep, dpkg-query broken", readyHost().exe("usr/bin/dpkg-query", sayErr("dpkg-query was run")+"; exit 2"), readyHostFacts()},
+		{"no status file: dpkg-query", readyHost().without(dpkgStatus), readyHostFacts()},
+		{"no grep: dpkg-query", readyHost().without("usr/bin/grep"), readyHostFacts()},
+		{"grep fails: dpkg-query", readyHost().without("usr/bin/grep").exe("usr/bin/grep", sayErr("grep: invalid option -- 'A'")+"; exit 2"), readyHostFacts()},
+		{"no status file, no grep: dpkg-query", readyHost().without(dpkgStatus).without("usr/bin/grep"), readyHostFacts()},
+		{"no dpkg", readyHost().noDpkg(), toolFacts()},
+		{"no status file, dpkg-query fails", readyHost().without(dpkgStatus).
+			exe("usr/bin/dpkg-query", sayErr("dpkg-query: error: parsing file '/var/lib/dpkg/status' near line 5")+"; exit 2"), toolFacts()},
+		{"config-files and unversioned stanzas not counted", readyHost().without("usr/bin/dpkg-query").packages(append(
+			slices.DeleteFunc(slices.Clone(readyPackages), func(p sshtest.Package) bool { return p.Name == "nginx" || p.Name == "nginx-core" || p.Name == "unzip" }),
+			sshtest.Package{Name: "nginx", Version: "1.24.0-2ubuntu7.1", Status: "config-files"},
+			sshtest.Package{Name: "nginx-core", Version: "1.24.0-2ubuntu7.1", Status: "half-configured"},
+			sshtest.Package{Name: "unzip"})...).without("usr/bin/dpkg-query"),
+			withFacts(func(f *readiness.Facts) {
+				setComponent(f, readiness.ComponentNginx, func(c *readiness.ComponentFacts) { c.Package = "" })
+				setComponent(f, readiness.ComponentUnzip, func(c *readiness.ComponentFacts) { c.Version, c.Package = "6.00", "" })
+			})},
 		{"no systemd", func() host {
 			h := readyHost().exe("usr/bin/systemctl", sayErr("System has not been booted with systemd as init system (PID 1). Can't operate.",
 				"Failed to connect to bus: Host is down")+"; exit 1")
@@ -431,7 +470,7 @@ func TestScript(t *testing.T) {
 		}(), readyHostFacts()},
 		{"no os-release", readyHost().without("etc/os-release"),
 			withFacts(func(f *readiness.Facts) { f.OS = readiness.OSRelease{} })},
-		{"odd tool output", readyHost().without("usr/bin/dpkg-query").
+		{"odd tool output", readyHost().noDpkg().
 			exe("usr/sbin/nginx", sayErr(`nginx version: nginx/1.24.0 (Ubuntu) \n \\ %s %d `+"\t", "second line")).
 			exe("usr/sbin/mariadbd", sayErr("mariadbd: Can't read dir of '/etc/mysql/conf.d/' (Errcode: 13 \"Permission denied\")")+"\n"+
 				say("/usr/sbin/mariadbd  Ver 10.11.8-MariaDB-0ubuntu0.24.04.1 for debian-linux-gnu on x86_64 (Ubuntu 24.04)")).
@@ -447,7 +486,7 @@ func TestScript(t *testing.T) {
 				setComponent(f, readiness.ComponentUnzip, func(c *readiness.ComponentFacts) { c.Version = "" })
 				return f
 			}()},
-		{"huge tool output", readyHost().without("usr/bin/dpkg-query").
+		{"huge tool output", readyHost().noDpkg().
 			exe("usr/bin/unzip", say(slices.Repeat([]string{strings.Repeat(`\`, 500)}, 40)...)).
 			exe("usr/sbin/php-fpm8.3", phpStub("8.3.6", append([]string{"[PHP Modules]"}, slices.Repeat([]string{strings.Repeat("m", 60)}, 500)...))).
 			without(confD),

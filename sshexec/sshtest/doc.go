@@ -25,7 +25,10 @@
 // For each profile the node writes, under a directory that its commands
 // see as $PRESSLUFT_PROBE_ROOT: etc/os-release, run/systemd/system/ (only
 // with systemd), php-fpm's conf.d with one ini file per loadable
-// extension (etc/php/X.Y/fpm/conf.d/20-redis.ini, ...; see PHPConfD), and
+// extension (etc/php/X.Y/fpm/conf.d/20-redis.ini, ...; see PHPConfD),
+// dpkg's database var/lib/dpkg/status with a stanza for each of
+// Profile.Packages (Debian-based OS only; see DpkgStatus), usr/bin/grep, a
+// symlink to the machine's real grep (absent if the machine has none), and
 // #!/bin/sh stubs built from shell builtins only, at the real Ubuntu paths
 // (or a Component's Path):
 //
@@ -46,8 +49,10 @@
 // invocations; any other invocation prints "sshtest: the TOOL stub does not
 // simulate: ARGS" on stderr and exits 2. dpkg-query is generic, like the
 // real one: it lists the profile's packages (each component's Package,
-// plus ExtraPackages) for any patterns and format (DpkgQueryScript). No
-// other utility exists in the root. The command's environment is only
+// plus ExtraPackages) for any patterns and format (DpkgQueryScript). The
+// real grep reads the same packages from the generated status file: a
+// real tool over a fake database, no canned output. No other utility
+// exists in the root. The command's environment is only
 // PATH=/usr/bin:/bin, HOME (a temporary directory), PRESSLUFT_PROBE_ROOT,
 // USER and LOGNAME. The root is built on the first exec that needs it and
 // shared by every later exec of the same profile and user (until

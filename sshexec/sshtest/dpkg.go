@@ -258,3 +258,77 @@ func (p Profile) PHPConfD() []string {
 	slices.Sort(inis)
 	return slices.Compact(inis)
 }
+
+// statusField is the Status field of p in dpkg's status file: want, error
+// flag and state, e.g. "install ok installed".
+func (p Package) statusField() string {
+	switch s := p.status(); s {
+	case "installed", "unpacked", "half-configured", "triggers-awaited", "triggers-pending":
+		return "install ok " + s
+	case "config-files":
+		return "deinstall ok config-files"
+	case "not-installed":
+		return "purge ok not-installed"
+	case "half-installed":
+		return "install reinstreq half-installed"
+	default:
+		return "unknown ok " + s
+	}
+}
+
+// section is the archive section a package of that name is filed under.
+func section(name string) string {
+	switch {
+	case strings.HasPrefix(name, "nginx"):
+		return "httpd"
+	case strings.HasPrefix(name, "php"), name == "wp-cli":
+		return "php"
+	case strings.HasPrefix(name, "mariadb"), strings.HasPrefix(name, "redis"):
+		return "database"
+	case name == "fail2ban", name == "rsync":
+		return "net"
+	case name == "curl":
+		return "web"
+	}
+	return "utils"
+}
+
+// DpkgStatus returns dpkg's status file (/var/lib/dpkg/status) holding
+// pkgs, in name order, each once: one stanza per package, separated by
+// blank lines, with the fields a real one has in dpkg's order (Package,
+// Status, Priority, Section, Installed-Size, Maintainer, Architecture,
+// Version, Depends, Description and its continuation line). Status is
+// "install ok installed" for an installed package, "deinstall ok
+// config-files" for one removed with its configuration kept, "purge ok
+// not-installed" (and nothing but Package, Status and Priority) for one
+// dpkg only knows of, and so on; a zero Version leaves out the Version
+// field. Node roots of Debian-based profiles hold it at
+// var/lib/dpkg/status; tests that lay out their own root can use it too.
+func DpkgStatus(pkgs []Package) string {
+	sorted := slices.Clone(pkgs)
+	slices.SortStableFunc(sorted, func(a, b Package) int { return strings.Compare(a.Name, b.Name) })
+	sorted = slices.CompactFunc(sorted, func(a, b Package) bool { return a.Name == b.Name })
+	var b strings.Builder
+	for i, x := range sorted {
+		if i > 0 {
+			b.WriteString("\n")
+		}
+		fmt.Fprintf(&b, "Package: %s\nStatus: %s\nPriority: optional\n", x.Name, x.statusField())
+		if x.status() == "not-installed" {
+			continue
+		}
+		arch := "amd64"
+		if x.Name == "wp-cli" {
+			arch = "all"
+		}
+		fmt.Fprintf(&b, "Section: %s\nInstalled-Size: %d\n"+
+			"Maintainer: Ubuntu Developers <ubuntu-devel-discuss@lists.ubuntu.com>\nArchitecture: %s\n",
+			section(x.Name), 100+37*len(x.Name), arch)
+		if x.Version != "" {
+			fmt.Fprintf(&b, "Version: %s\n", x.Version)
+		}
+		fmt.Fprintf(&b, "Depends: libc6 (>= 2.34), libssl3t64 (>= 3.0.0)\n"+
+			"Description: %s, as sshtest simulates it\n This stanza was written by sshtest; no such package is installed.\n", x.Name)
+	}
+	return b.String()
+}

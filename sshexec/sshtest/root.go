@@ -11,9 +11,10 @@ import (
 )
 
 // buildRoot writes the fake root of profile p for execs by user into dir:
-// etc/os-release, run/systemd/system/, the tool stubs (dpkg-query on
-// Debian-based profiles) and php-fpm's conf.d. Every stub is a #!/bin/sh
-// script that uses only shell builtins.
+// etc/os-release, run/systemd/system/, the tool stubs (dpkg-query and
+// dpkg's status file on Debian-based profiles), php-fpm's conf.d, and
+// usr/bin/grep, a link to the machine's real grep. Every stub is a
+// #!/bin/sh script that uses only shell builtins.
 func buildRoot(dir string, p Profile, user string) error {
 	files := map[string]string{} // path relative to dir -> stub script
 	if s := osRelease(p.OS); s != "" {
@@ -32,6 +33,12 @@ func buildRoot(dir string, p Profile, user string) error {
 	files["usr/bin/systemctl"] = systemctlStub(p)
 	if p.hasDpkg() {
 		files["usr/bin/dpkg-query"] = DpkgQueryScript(p.Packages())
+		if err := writeFile(dir, "var/lib/dpkg/status", DpkgStatus(p.Packages()), 0o644); err != nil {
+			return err
+		}
+	}
+	if err := linkGrep(dir); err != nil {
+		return err
 	}
 	for name, c := range p.Components {
 		path, script := componentStub(p, name, c)
@@ -59,6 +66,27 @@ func buildRoot(dir string, p Profile, user string) error {
 				return err
 			}
 		}
+	}
+	return nil
+}
+
+// linkGrep links usr/bin/grep in the root to the machine's real grep, the
+// one tool of the root that is not a stub: every real host has it (it is
+// Essential on Debian and Ubuntu). Without a grep on the machine the root
+// has none either.
+func linkGrep(dir string) error {
+	for _, g := range []string{"/usr/bin/grep", "/bin/grep"} {
+		if fi, err := os.Stat(g); err != nil || !fi.Mode().IsRegular() {
+			continue
+		}
+		path := filepath.Join(dir, "usr/bin/grep")
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			return fmt.Errorf("sshtest: root: %w", err)
+		}
+		if err := os.Symlink(g, path); err != nil {
+			return fmt.Errorf("sshtest: root: %w", err)
+		}
+		return nil
 	}
 	return nil
 }

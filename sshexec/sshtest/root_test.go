@@ -50,7 +50,8 @@ func TestStubs(t *testing.T) {
 		{"unpackaged nginx", UnpackagedNginxProfile(), `p=$(command -v nginx); printf '%s\n' "${p#"$R"}"; nginx -v`,
 			"/usr/local/sbin/nginx", "nginx version: nginx/1.27.3", 0},
 		{"no dpkg without a Debian os-release", Profile{OS: OS{Raw: "ID=alpine\n"}}, "command -v dpkg-query || exit 9", "", "", 9},
-		{"no other utilities", ReadyProfile(), "command -v cat || command -v sed || command -v grep || exit 9", "", "", 9},
+		{"no other utilities", ReadyProfile(), "command -v cat || command -v sed || command -v awk || exit 9", "", "", 9},
+		{"real grep", ReadyProfile(), `p=$(command -v grep); printf '%s\n' "${p#"$R"}"; printf 'a\nb\n' | grep -c b`, "/usr/bin/grep", "", 0},
 		{"unsupported invocation", ReadyProfile(), "nginx -t", "", "sshtest: the nginx stub does not simulate: -t", 2},
 		{"systemd dir", ReadyProfile(), `test -d "$R/run/systemd/system"`, "", "", 0},
 		{"no systemd dir", NoSystemdProfile(), `test -d "$R/run/systemd/system"`, "", "", 1},
@@ -85,6 +86,77 @@ func TestPHPModules(t *testing.T) {
 			require.Contains(t, mods, "Core")
 			require.Contains(t, mods, "mysqli")
 			require.Equal(t, tt.wantRedis, strings.Contains(got.stdout, "\nredis\n"))
+		})
+	}
+}
+
+// TestDpkgStatus runs the real grep, as the probe script does, over the
+// status file of a node's root: stanzas in name order, the Version field
+// within the first lines of each, config-files kept with their version.
+func TestDpkgStatus(t *testing.T) {
+	t.Parallel()
+	const grep = `grep -A15 -E '^Package: (nginx|unzip|mariadb-server-core[a-z0-9.+-]*)$' "$R/var/lib/dpkg/status"`
+	tests := []struct {
+		name       string
+		profile    Profile
+		cmd        string
+		wantStdout string
+		wantCode   int
+	}{
+		{"stanzas", ReadyProfile(), grep, `Package: mariadb-server-core
+Status: install ok installed
+Priority: optional
+Section: database
+Installed-Size: 803
+Maintainer: Ubuntu Developers <ubuntu-devel-discuss@lists.ubuntu.com>
+Architecture: amd64
+Version: 1:10.11.8-0ubuntu0.24.04.1
+Depends: libc6 (>= 2.34), libssl3t64 (>= 3.0.0)
+Description: mariadb-server-core, as sshtest simulates it
+ This stanza was written by sshtest; no such package is installed.
+
+Package: nginx
+Status: install ok installed
+Priority: optional
+Section: httpd
+Installed-Size: 285
+Maintainer: Ubuntu Developers <ubuntu-devel-discuss@lists.ubuntu.com>
+Architecture: amd64
+Version: 1.24.0-2ubuntu7.1
+Depends: libc6 (>= 2.34), libssl3t64 (>= 3.0.0)
+Description: nginx, as sshtest simulates it
+ This stanza was written by sshtest; no such package is installed.
+
+Package: php8.3-fpm
+Status: install ok installed
+Priority: optional
+Section: php
+--
+Package: unzip
+Status: install ok installed
+Priority: optional
+Section: utils
+Installed-Size: 285
+Maintainer: Ubuntu Developers <ubuntu-devel-discuss@lists.ubuntu.com>
+Architecture: amd64
+Version: 6.0-28ubuntu4
+Depends: libc6 (>= 2.34), libssl3t64 (>= 3.0.0)
+Description: unzip, as sshtest simulates it
+ This stanza was written by sshtest; no such package is installed.
+`, 0},
+		{"config files", UnpackagedNginxProfile(), `grep -A1 -E '^Package: nginx$' "$R/var/lib/dpkg/status"`,
+			"Package: nginx\nStatus: deinstall ok config-files\n", 0},
+		{"old mariadb", OldVersionsProfile(), `grep -A7 -E '^Package: mariadb-server-core[a-z0-9.+-]*$' "$R/var/lib/dpkg/status" | grep -E '^(Package|Version):'`,
+			"Package: mariadb-server-core-10.6\nVersion: 1:10.6.18-0ubuntu0.22.04.1\n", 0},
+		{"not Debian", Profile{OS: OS{Raw: "ID=alpine\n"}}, `test -e "$R/var/lib/dpkg/status"`, "", 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got := run(t, NewNodeT(t, tt.profile), probePath+"LC_ALL=C; "+tt.cmd)
+			if got.stdout != tt.wantStdout || got.stderr != "" || got.code() != tt.wantCode {
+				t.Errorf("got %q %q exit %d, want %q \"\" exit %d", got.stdout, got.stderr, got.code(), tt.wantStdout, tt.wantCode)
+			}
 		})
 	}
 }
