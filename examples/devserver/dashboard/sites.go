@@ -22,6 +22,28 @@ type refusal struct {
 	Code    string
 }
 
+// create POSTs a create request to the API and answers the browser: the
+// new job's page when the API accepted it, or refused (re-rendering the
+// form with the refusal and what was typed).
+func (h *Handler) create(w http.ResponseWriter, r *http.Request, path string, body any, refused func(status int, ref *refusal)) {
+	res, err := h.api.do(r, http.MethodPost, path, body)
+	if err != nil {
+		h.apiFailed(w, r, "Site", err)
+		return
+	}
+	nodes, _ := h.listNodes(r, false)
+	jobID, ref, err := h.submitted(res, nodes)
+	if err != nil {
+		h.apiFailed(w, r, "Site", err)
+		return
+	}
+	if ref != nil {
+		refused(res.Status, ref)
+		return
+	}
+	http.Redirect(w, r, "/jobs/"+url.PathEscape(jobID), http.StatusSeeOther)
+}
+
 // submitted reads the API's answer to a create: the accepted job id, or
 // the refusal to show, or an error for anything unexpected.
 func (h *Handler) submitted(res apiResponse, nodes []nodeView) (jobID string, ref *refusal, err error) {
@@ -153,22 +175,7 @@ func (h *Handler) siteCreate(w http.ResponseWriter, r *http.Request) {
 	if f.NodeID != "" {
 		req.NodeId = &f.NodeID
 	}
-	res, err := h.api.do(r, http.MethodPost, "/api/sites", req)
-	if err != nil {
-		h.apiFailed(w, r, "Site", err)
-		return
-	}
-	nodes, _ := h.listNodes(r, false)
-	jobID, ref, err := h.submitted(res, nodes)
-	if err != nil {
-		h.apiFailed(w, r, "Site", err)
-		return
-	}
-	if ref != nil {
-		h.siteForm(w, r, res.Status, f, ref)
-		return
-	}
-	http.Redirect(w, r, "/jobs/"+url.PathEscape(jobID), http.StatusSeeOther)
+	h.create(w, r, "/api/sites", req, func(status int, ref *refusal) { h.siteForm(w, r, status, f, ref) })
 }
 
 // envForm is what the operator typed into the environment form.
@@ -252,20 +259,5 @@ func (h *Handler) envCreate(w http.ResponseWriter, r *http.Request) {
 		req.SourceEnvironmentId = &f.Source
 	}
 	id := r.PathValue("id")
-	res, err := h.api.do(r, http.MethodPost, "/api/sites/"+url.PathEscape(id)+"/environments", req)
-	if err != nil {
-		h.apiFailed(w, r, "Site", err)
-		return
-	}
-	nodes, _ := h.listNodes(r, false)
-	jobID, ref, err := h.submitted(res, nodes)
-	if err != nil {
-		h.apiFailed(w, r, "Site", err)
-		return
-	}
-	if ref != nil {
-		h.sitePage(w, r, res.Status, f, ref)
-		return
-	}
-	http.Redirect(w, r, "/jobs/"+url.PathEscape(jobID), http.StatusSeeOther)
+	h.create(w, r, "/api/sites/"+url.PathEscape(id)+"/environments", req, func(status int, ref *refusal) { h.sitePage(w, r, status, f, ref) })
 }
