@@ -93,10 +93,21 @@ func guardedRoute(r *http.Request) (op readiness.Operation, siteID string, ok bo
 		return "", "", false
 	}
 	id, tail, found := strings.Cut(rest, "/")
-	if !found || id == "" || unescapeSegment(tail) != "environments" {
+	if !found || unescapeSegment(tail) != "environments" {
 		return "", "", false
 	}
-	return readiness.OperationEnvCreate, unescapeSegment(id), true
+	return siteIDRoute(id)
+}
+
+// siteIDRoute is the env_create match for the escaped site id segment.
+// ServeMux takes a segment that unescapes to "/" for a trailing slash, which
+// no {id} wildcard matches, so neither does the guard.
+func siteIDRoute(seg string) (readiness.Operation, string, bool) {
+	id := unescapeSegment(seg)
+	if id == "" || id == "/" {
+		return "", "", false
+	}
+	return readiness.OperationEnvCreate, id, true
 }
 
 // escapedRoute matches a path whose first segments carry escapes.
@@ -108,8 +119,8 @@ func escapedRoute(p string) (readiness.Operation, string, bool) {
 	switch {
 	case len(segs) == 3:
 		return readiness.OperationSiteCreate, "", true
-	case len(segs) == 5 && segs[3] != "" && unescapeSegment(segs[4]) == "environments":
-		return readiness.OperationEnvCreate, unescapeSegment(segs[3]), true
+	case len(segs) == 5 && unescapeSegment(segs[4]) == "environments":
+		return siteIDRoute(segs[3])
 	}
 	return "", "", false
 }

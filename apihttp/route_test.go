@@ -55,6 +55,7 @@ var routeCases = []string{
 	"/api/sites/x/environments/", "/api/sites/x/environments/y", "/api/sites/x/other", "/api/sites/x",
 	"/api//sites", "/API/sites", "/api/sitesx", "/sites", "/api/sites/x/y/environments",
 	"/api/sites/%zz/environments", "/api/sites/x/environments?q=1",
+	"/api/sites/%2F/environments", "/api/sites/%2F%2F/environments", "/%61pi/sites/%2F/environments",
 }
 
 func TestGuardedRouteMatchesServeMux(t *testing.T) {
