@@ -7,9 +7,7 @@
 #   FUZZTIME=5m bash scripts/fuzz.sh     # longer campaign
 #   bash scripts/fuzz.sh ./apihttp       # only the targets of some packages
 #
-# scripts/test.sh replays every target's seed corpus under -race; it runs
-# this script too when FUZZTIME is set, so the README's test command stays
-# deterministic by default.
+# scripts/test.sh (and so CI) runs it with FUZZTIME=10s after the tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CGO_ENABLED=1
