@@ -96,4 +96,12 @@
 // A node costs a listener, two key pairs and a temp dir. The first exec of
 // a profile writes a few dozen small files; every exec forks /bin/sh plus
 // one shell per stub invoked. A full probe run takes milliseconds.
+//
+// SetReplay(true) trades that for a record: the first exec of a command
+// with a given stdin runs for real and every identical one after it is
+// answered with the same stdout, stderr and exit status without starting a
+// process. The SSH side (handshake, auth, channel, Execs) is unchanged.
+// It is for load and fleet measurements, where a thousand fake nodes'
+// shells would otherwise run on the cores the measurement is about; on a
+// real fleet that work is done by the nodes.
 package sshtest

@@ -60,6 +60,8 @@ type Node struct {
 	gen         int                         // profile generation: SetProfile counts
 	roots       map[rootKey]string          // fake roots built, by generation and user
 	seq         int
+	replayOn    bool                   // SetReplay
+	replays     map[replayKey]replayed // recorded execs, while replayOn
 
 	rootMu sync.Mutex // serializes building roots
 
@@ -197,6 +199,7 @@ func (n *Node) SetProfile(p Profile) {
 	defer n.mu.Unlock()
 	n.profile = p.Clone()
 	n.gen++
+	n.replays = nil
 	if n.closed {
 		return
 	}

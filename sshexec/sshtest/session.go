@@ -57,7 +57,7 @@ func (n *Node) handleSession(s gliderssh.Session) {
 		return
 	case p.Fault == FaultDropMidOutput:
 		var out bytes.Buffer
-		n.run(s, p, gen, rec, &out, io.Discard, func(status) {
+		n.run(s, p, gen, rec, s, &out, io.Discard, func(status) {
 			s.Write(out.Bytes()[:out.Len()/2])
 			if c, ok := s.Context().Value(gliderssh.ContextKeyConn).(*ssh.ServerConn); ok {
 				c.Close()
@@ -66,7 +66,7 @@ func (n *Node) handleSession(s gliderssh.Session) {
 		})
 		return
 	}
-	n.run(s, p, gen, rec, s, s.Stderr(), func(st status) {
+	finish := func(st status) {
 		switch {
 		case p.Fault == FaultExitNoStatus:
 			s.Close()
@@ -77,7 +77,12 @@ func (n *Node) handleSession(s gliderssh.Session) {
 		default:
 			s.Exit(st.code)
 		}
-	})
+	}
+	if n.replaying() {
+		n.replay(s, p, gen, rec, finish)
+		return
+	}
+	n.run(s, p, gen, rec, s, s, s.Stderr(), finish)
 }
 
 // flood writes FloodBytes to stdout and exits 0.
@@ -176,13 +181,14 @@ func (n *Node) record(e *Exec, r *stdinRecorder) {
 }
 
 // run executes the session's command with /bin/sh in the fake root of
-// profile p, stdin from the channel and output to stdout/stderr. Once the
+// profile p, stdin from stdin (the channel, or what replay read of it) and
+// output to stdout/stderr. Once the
 // process is reaped and its output drained it records the stdin seen in
 // rec, calls finish, which must end the channel (exit status, close), and
 // then waits for the stdin copier. The process group is killed when the
 // connection or the node closes, when output cannot be delivered, and
 // after the shell exits (leftover background jobs).
-func (n *Node) run(s gliderssh.Session, p Profile, gen int, rec *Exec, stdout, stderr io.Writer, finish func(status)) {
+func (n *Node) run(s gliderssh.Session, p Profile, gen int, rec *Exec, stdin io.Reader, stdout, stderr io.Writer, finish func(status)) {
 	fail := func(err error) {
 		fmt.Fprintf(s.Stderr(), "sshtest: %v\n", err)
 		finish(status{code: 255})
@@ -242,7 +248,7 @@ func (n *Node) run(s gliderssh.Session, p Profile, gen int, rec *Exec, stdout, s
 	stdinDone.Add(1)
 	go func() {
 		defer stdinDone.Done()
-		io.Copy(inW, io.TeeReader(s, in)) // ends on client EOF, channel close, or EPIPE
+		io.Copy(inW, io.TeeReader(stdin, in)) // ends on client EOF, channel close, or EPIPE
 		inW.Close()
 		n.record(rec, in)
 	}()
