@@ -61,7 +61,7 @@ func (p *Prober) Observe(ctx context.Context, nodeID string, t sshexec.Target) r
 	if t.Host == "" {
 		return obs
 	}
-	res, err := client.Run(ctx, t, Command, []byte(script))
+	res, err := client.Run(ctx, t, Command, scriptBytes)
 	obs.Duration = now().Sub(start)
 	if err != nil {
 		obs.Transport = transportFailure(err)

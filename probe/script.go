@@ -15,6 +15,10 @@ const Command = "exec /bin/sh -s"
 //go:embed script.sh
 var script string
 
+// scriptBytes is the script as the stdin of every probe; sshexec only
+// reads it.
+var scriptBytes = []byte(script)
+
 // Script returns the probe script, a constant POSIX sh text. Nothing about
 // the node or the request is ever spliced into it.
 func Script() string { return script }

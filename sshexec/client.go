@@ -1,7 +1,6 @@
 package sshexec
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -81,7 +80,8 @@ type Result struct {
 }
 
 // Run connects to t, runs cmd once (no PTY) with stdin as its standard
-// input (closed after it), and waits for its exit status. It uses one TCP
+// input (closed after it; Run only reads it, so one slice may serve many
+// concurrent Runs), and waits for its exit status. It uses one TCP
 // connection and one session, and closes both before returning.
 //
 // Run returns within its deadline (the earlier of ctx's and Timeout) plus
@@ -309,7 +309,16 @@ func (r *run) exec(ctx context.Context, client *ssh.Client) (*Result, error) {
 	stdout := &cappedBuffer{max: r.cfg.MaxOutput}
 	stderr := &cappedBuffer{max: r.cfg.MaxOutput}
 	sess.Stdout, sess.Stderr = stdout, stderr
-	sess.Stdin = bytes.NewReader(r.stdin)
+	// Stdin goes straight to the channel: a Session.Stdin reader would
+	// cost a pipe, a goroutine and a 32 KiB copy buffer per Run. Without
+	// stdin, x/crypto sends EOF at Start.
+	var stdin io.WriteCloser
+	if len(r.stdin) > 0 {
+		if stdin, err = sess.StdinPipe(); err != nil {
+			return nil, &Error{Phase: PhaseSession, Code: readiness.CodeProbeInterrupted,
+				Detail: "could not set up the command's stdin", Err: err}
+		}
+	}
 	if err := sess.Start(r.cmd); err != nil {
 		switch {
 		case r.stopped(ctx):
@@ -323,6 +332,14 @@ func (r *run) exec(ctx context.Context, client *ssh.Client) (*Result, error) {
 			return nil, &Error{Phase: PhaseExec, Code: readiness.CodeSSHExecRejected,
 				Detail: "the node refused to run the command", Err: err}
 		}
+	}
+	if stdin != nil {
+		// A command that exits without reading all of it makes Write
+		// fail; Wait below says how the command ended. A peer that never
+		// opens its window blocks Write until the watcher closes the
+		// connection at the deadline.
+		_, _ = stdin.Write(r.stdin)
+		_ = stdin.Close()
 	}
 	werr := sess.Wait()
 	var exitErr *ssh.ExitError

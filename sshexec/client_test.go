@@ -29,17 +29,20 @@ func TestRunResults(t *testing.T) {
 		wantStderr string
 		wantStatus int
 		wantSignal string
+		maxOutput  int
 	}{
 		{name: "true", cmd: "true"},
 		{name: "stdin to stdout", cmd: "cat", stdin: []byte("hello\n"), wantStdout: "hello\n"},
 		{name: "nonzero exit is a result", cmd: "exit 3", wantStderr: "failing\n", wantStatus: 3},
 		{name: "exit by signal is a result", cmd: "signal", wantStatus: 128 + 9, wantSignal: "KILL"},
 		{name: "stdin not read", cmd: "ignore-stdin", stdin: bytes.Repeat([]byte("y"), 1<<20)},
+		{name: "stdin past the channel window, not read", cmd: "ignore-stdin", stdin: bytes.Repeat([]byte("y"), 5<<20)},
+		{name: "stdin past the channel window", cmd: "cat", stdin: bytes.Repeat([]byte("z"), 3<<20), wantStdout: strings.Repeat("z", 3<<20), maxOutput: 4 << 20},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			var c sshexec.Client
+			c := sshexec.Client{MaxOutput: tt.maxOutput}
 			res, err := c.Run(context.Background(), srv.target(), tt.cmd, tt.stdin)
 			if err != nil {
 				t.Fatalf("got error %v, want nil", err)
@@ -82,6 +85,7 @@ type faultCase struct {
 	name      string
 	fault     fault
 	cmd       string
+	stdin     []byte
 	client    sshexec.Client
 	ctxTO     time.Duration // 0: no context deadline
 	target    func(sshexec.Target) sshexec.Target
@@ -135,6 +139,10 @@ func faultCases(t *testing.T) []faultCase {
 		{name: "hang after exec, context deadline", fault: faultNone, cmd: "hang", ctxTO: 800 * time.Millisecond,
 			wantCode: readiness.CodeProbeTimeout, wantPhase: sshexec.PhaseWait,
 			wantIs: context.DeadlineExceeded, bound: 800 * time.Millisecond},
+		{name: "stdin never read, command never ends", fault: faultNone, cmd: "hang-no-read", stdin: bytes.Repeat([]byte("s"), 5<<20),
+			client:   sshexec.Client{Timeout: 800 * time.Millisecond},
+			wantCode: readiness.CodeProbeTimeout, wantPhase: sshexec.PhaseWait,
+			wantIs: context.DeadlineExceeded, bound: 800 * time.Millisecond},
 		{name: "flood past deadline", fault: faultNone, cmd: "flood 2000000000",
 			client:   sshexec.Client{Timeout: 800 * time.Millisecond},
 			wantCode: readiness.CodeProbeTimeout, wantPhase: sshexec.PhaseWait, bound: 800 * time.Millisecond},
@@ -158,7 +166,7 @@ func runFaultCase(t *testing.T, tc faultCase) {
 		defer cancel()
 	}
 	start := time.Now()
-	res, err := tc.client.Run(ctx, tg, tc.cmd, nil)
+	res, err := tc.client.Run(ctx, tg, tc.cmd, tc.stdin)
 	elapsed := time.Since(start)
 	srv.Close()
 	if elapsed > tc.bound+time.Second {

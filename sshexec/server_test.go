@@ -45,6 +45,7 @@ const (
 //	exit N        print "failing" on stderr, exit N
 //	flood N       write N bytes to stdout and to stderr, exit 0
 //	hang          read stdin, then never answer
+//	hang-no-read  never read stdin (the client's window runs out), never answer
 //	drop          print some output, then drop the TCP connection
 //	close         close the channel without exit status
 //	signal        exit by signal KILL
@@ -336,6 +337,11 @@ func (s *testServer) command(sconn *ssh.ServerConn, ch ssh.Channel, cmd string, 
 		exitStatus(ch, 0)
 	case "hang":
 		_, _ = io.Copy(io.Discard, ch)
+		select {
+		case <-connDone:
+		case <-s.done:
+		}
+	case "hang-no-read":
 		select {
 		case <-connDone:
 		case <-s.done:

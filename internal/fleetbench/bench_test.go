@@ -33,11 +33,23 @@ func envInt(name string, def int) int {
 // fleet, in alternating order. It reports the median throughput of each,
 // the median of the per-round ratios (target >= 80%), and peak memory.
 //
+// It does so twice over one fleet, as two sub-benchmarks:
+//
+//   - nodes=replay: the nodes answer every exec from the record of its
+//     first run (sshtest.Node.SetReplay), so neither pass starts a
+//     process; what the cores do is the SSH clients, the SDK and the
+//     nodes' SSH servers. This is the control plane's side of a real
+//     fleet, whose nodes run their shells on their own CPUs.
+//   - nodes=shell: every exec runs for real under /bin/sh on this
+//     machine, the probe's ten-odd processes against the raw pass's one,
+//     all on the cores being measured.
+//
 //	go test -run '^$' -bench BenchmarkFleet -benchtime 5x ./internal/fleetbench/
 //
 // With -cpuprofile, `go tool pprof -tags` splits the samples by the label
-// fleetbench=sdk|raw|warmup: the client side of each pass (the SDK or
-// x/crypto, with their goroutines); unlabeled samples are the nodes'.
+// fleetbench=sdk/MODE|raw/MODE|warmup/MODE: the client side of each pass
+// (the SDK or x/crypto, with their goroutines); unlabeled samples are the
+// nodes'.
 func BenchmarkFleet(b *testing.B) {
 	nodes := envInt("PRESSLUFT_FLEET_NODES", 1000)
 	workers := envInt("PRESSLUFT_FLEET_WORKERS", 32)
@@ -53,16 +65,40 @@ func BenchmarkFleet(b *testing.B) {
 	f := Start(nodes, sshtest.ReadyProfile())
 	defer f.Close()
 	started := time.Since(startAt)
+	for _, mode := range []string{"replay", "shell"} {
+		b.Run("nodes="+mode, func(b *testing.B) {
+			f.SetReplay(mode == "replay")
+			fleetRounds(b, f, mode, workers)
+		})
+	}
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "fleet memory (whole process: SDK and the %d fake nodes' servers; nodes started in %s)\n",
+		nodes, started.Round(time.Millisecond))
+	fmt.Fprintf(&sb, "  go runtime mapped before the nodes: %.0f MiB\n", mib(memBefore))
+	fmt.Fprintf(&sb, "  maxrss: before the nodes %.0f MiB, at the end %.0f MiB (target <= 256 MiB: %s)\n",
+		mib(rssBefore), mib(MaxRSS()), yesNo(MaxRSS() <= 256<<20))
+	fmt.Fprintf(&sb, "  load average at the end: %s\n", benchutil.LoadAvg())
+	fmt.Print(sb.String())
+}
+
+// fleetRounds is one sub-benchmark of BenchmarkFleet: a warm-up pass of
+// each kind (untimed: nodes build their fake roots, and with replay record
+// the two execs), then b.N rounds of both passes.
+func fleetRounds(b *testing.B, f *Fleet, mode string, workers int) {
 	ctx := context.Background()
-	// Warm-up, untimed: each node builds its fake root on its first exec.
-	if p := f.Run(ctx, "warmup", workers, RawNode); p.Err != nil {
-		b.Fatalf("warm-up: %v", p.Err)
+	prober := &probe.Prober{Client: &sshexec.Client{Timeout: 60 * time.Second}}
+	policy := readiness.Baseline()
+	sdkOp := func(ctx context.Context, n *sshtest.Node) error {
+		return EvaluateNode(ctx, prober, n, policy, readiness.OperationSiteCreate)
+	}
+	for _, op := range []func(context.Context, *sshtest.Node) error{RawNode, sdkOp} {
+		if p := f.Run(ctx, "warmup/"+mode, workers, op); p.Err != nil {
+			b.Fatalf("warm-up: %v", p.Err)
+		}
 	}
 	runtime.GC()
 	memIdle, rssIdle := goMemory(), MaxRSS()
 
-	prober := &probe.Prober{Client: &sshexec.Client{Timeout: 60 * time.Second}}
-	policy := readiness.Baseline()
 	var sdk, raw, ratio []float64
 	var peakSDK, peakRaw uint64
 	var cpuSDK, cpuRaw cpuPerOp
@@ -72,13 +108,13 @@ func BenchmarkFleet(b *testing.B) {
 		var ps, pr uint64
 		sdkPass := func() {
 			m, c := StartPeakMemory(2*time.Millisecond), ReadCPU()
-			s = f.Evaluate(ctx, workers, prober, policy, readiness.OperationSiteCreate)
+			s = f.Run(ctx, "sdk/"+mode, workers, sdkOp)
 			ps = m.Stop()
 			cpuSDK.add(ReadCPU().Sub(c), s.Ops)
 		}
 		rawPass := func() {
 			m, c := StartPeakMemory(2*time.Millisecond), ReadCPU()
-			r = f.Raw(ctx, workers)
+			r = f.Run(ctx, "raw/"+mode, workers, RawNode)
 			pr = m.Stop()
 			cpuRaw.add(ReadCPU().Sub(c), r.Ops)
 		}
@@ -106,8 +142,8 @@ func BenchmarkFleet(b *testing.B) {
 	b.ReportMetric(mib(rss), "maxrss-MiB")
 
 	var sb strings.Builder
-	fmt.Fprintf(&sb, "\nfleet: %d fake nodes (ReadyProfile), %d workers, %d rounds, GOMAXPROCS %d, RLIMIT_NOFILE %d, nodes started in %s\n",
-		nodes, workers, round, runtime.GOMAXPROCS(0), limit, started.Round(time.Millisecond))
+	fmt.Fprintf(&sb, "\nfleet (nodes=%s): %d fake nodes (ReadyProfile), %d workers, %d rounds, GOMAXPROCS %d\n",
+		mode, len(f.Nodes), workers, round, runtime.GOMAXPROCS(0))
 	fmt.Fprintf(&sb, "%-36s %10s %10s %10s\n", "pass (one op per node)", "median/s", "min/s", "max/s")
 	fmt.Fprintf(&sb, "%-36s %10.0f %10.0f %10.0f\n", "SDK: Prober.Observe + Evaluate", benchutil.Median(sdk), slices.Min(sdk), slices.Max(sdk))
 	fmt.Fprintf(&sb, "%-36s %10.0f %10.0f %10.0f\n", "raw: x/crypto dial+auth+exec true", benchutil.Median(raw), slices.Min(raw), slices.Max(raw))
@@ -117,11 +153,10 @@ func BenchmarkFleet(b *testing.B) {
 	fmt.Fprintf(&sb, "  %-34s %7.2f ms %7.2f ms\n", "raw pass", benchutil.Median(cpuRaw.self), benchutil.Median(cpuRaw.children))
 	fmt.Fprintf(&sb, "  (this proc: the SSH clients, the SDK and the fake nodes' SSH servers; children: the /bin/sh\n")
 	fmt.Fprintf(&sb, "   processes the fake nodes start, i.e. the work a real node does on its own CPU)\n")
-	fmt.Fprintf(&sb, "memory (whole process: SDK and the %d fake nodes' servers)\n", nodes)
-	fmt.Fprintf(&sb, "  go runtime mapped: before nodes %.0f MiB, nodes idle %.0f MiB, peak in SDK passes %.0f MiB, peak in raw passes %.0f MiB\n",
-		mib(memBefore), mib(memIdle), mib(peakSDK), mib(peakRaw))
-	fmt.Fprintf(&sb, "  maxrss: before nodes %.0f MiB, after warm-up %.0f MiB, at the end %.0f MiB (target <= 256 MiB: %s)\n",
-		mib(rssBefore), mib(rssIdle), mib(rss), yesNo(rss <= 256<<20))
+	fmt.Fprintf(&sb, "  go runtime mapped: nodes idle %.0f MiB, peak in SDK passes %.0f MiB, peak in raw passes %.0f MiB\n",
+		mib(memIdle), mib(peakSDK), mib(peakRaw))
+	fmt.Fprintf(&sb, "  maxrss: after warm-up %.0f MiB, at the end %.0f MiB (target <= 256 MiB: %s)\n",
+		mib(rssIdle), mib(rss), yesNo(rss <= 256<<20))
 	fmt.Fprintf(&sb, "  load average at the end: %s\n", benchutil.LoadAvg())
 	fmt.Print(sb.String())
 }

@@ -72,6 +72,15 @@ func (f *Fleet) Close() {
 	wg.Wait()
 }
 
+// SetReplay turns replay on or off on every node (sshtest.Node.SetReplay):
+// with it on, a node answers an exec it has run before from the record,
+// and the fleet's commands stop costing this machine processes.
+func (f *Fleet) SetReplay(on bool) {
+	for _, n := range f.Nodes {
+		n.SetReplay(on)
+	}
+}
+
 // Pass is one visit of every node.
 type Pass struct {
 	// Ops is the number of operations that succeeded.
