@@ -10,6 +10,7 @@ import (
 
 	"github.com/pressluft/runtime-readiness/probe"
 	"github.com/pressluft/runtime-readiness/readiness"
+	"github.com/pressluft/runtime-readiness/sshexec"
 	"github.com/pressluft/runtime-readiness/sshexec/sshtest"
 )
 
@@ -56,5 +57,29 @@ func BenchmarkFloor(b *testing.B) {
 			b.Fatal(err)
 		}
 		c.Close()
+	}
+}
+
+// BenchmarkParseEvaluate is the SDK's own CPU per evaluation past the SSH
+// round trip: parsing a ready node's probe output and evaluating it.
+func BenchmarkParseEvaluate(b *testing.B) {
+	node := sshtest.NewNode(sshtest.ReadyProfile())
+	defer node.Close()
+	res, err := new(sshexec.Client).Run(context.Background(), node.Target(), probe.Command, []byte(probe.Script()))
+	if err != nil {
+		b.Fatal(err)
+	}
+	policy := readiness.Baseline()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		facts, err := probe.Parse(res.Stdout)
+		if err != nil {
+			b.Fatal(err)
+		}
+		obs := readiness.Observation{NodeID: "n", HasAddress: true, Probed: true, Facts: facts}
+		if r := readiness.Evaluate(obs, policy, readiness.OperationSiteCreate); !r.Ready() {
+			b.Fatalf("not ready: %s", r.Summary())
+		}
 	}
 }

@@ -113,9 +113,59 @@ func packageVersion(v string) (upstream string, ok bool) {
 	return "", true
 }
 
-// iniPattern is the name of an ini file in php's conf.d in the Debian
-// layout: an optional priority, the extension, ".ini" ("20-redis.ini").
-var iniPattern = regexp.MustCompile(`^(?:\d{1,4}-)?([A-Za-z0-9](?:[A-Za-z0-9_.+-]{0,61}[A-Za-z0-9_])?)\.ini$`)
+// iniExtension returns the extension an ini file in php's conf.d loads,
+// by its name in the Debian layout: an optional priority of one to four
+// digits and a dash, the extension, ".ini" ("20-redis.ini" is "redis").
+// The extension is 1 to 63 characters of [A-Za-z0-9_.+-] that start with
+// a letter or digit and end with one or "_"; a priority is taken whenever
+// what follows it is such a name. It is the regular expression
+//
+//	^(?:\d{1,4}-)?([A-Za-z0-9](?:[A-Za-z0-9_.+-]{0,61}[A-Za-z0-9_])?)\.ini$
+//
+// by hand (a test holds them equal): it runs for every line of conf.d in
+// every evaluation, and a backtracking match was a quarter of the parse.
+func iniExtension(name string) (string, bool) {
+	base, ok := strings.CutSuffix(name, ".ini")
+	if !ok {
+		return "", false
+	}
+	if i := strings.IndexByte(base, '-'); i >= 1 && i <= 4 && allDigits(base[:i]) && iniName(base[i+1:]) {
+		return base[i+1:], true
+	}
+	if iniName(base) {
+		return base, true
+	}
+	return "", false
+}
+
+// iniName reports whether s is an extension name as iniExtension takes it.
+func iniName(s string) bool {
+	if len(s) == 0 || len(s) > 63 || !isAlnum(s[0]) {
+		return false
+	}
+	if last := s[len(s)-1]; len(s) > 1 && !isAlnum(last) && last != '_' {
+		return false
+	}
+	for i := 1; i < len(s)-1; i++ {
+		if c := s[i]; !isAlnum(c) && c != '_' && c != '.' && c != '+' && c != '-' {
+			return false
+		}
+	}
+	return true
+}
+
+func isAlnum(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+}
+
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
 
 // parseConfD reads the ini file names of php-fpm's conf.d, one per line,
 // and returns the extensions they load ("20-redis.ini" is "redis"),
@@ -124,11 +174,11 @@ var iniPattern = regexp.MustCompile(`^(?:\d{1,4}-)?([A-Za-z0-9](?:[A-Za-z0-9_.+-
 func parseConfD(out string) []string {
 	var exts []string
 	for line := range strings.SplitSeq(out, "\n") {
-		m := iniPattern.FindStringSubmatch(line)
-		if m == nil {
+		ext, ok := iniExtension(line)
+		if !ok {
 			continue
 		}
-		exts = append(exts, strings.ToLower(m[1]))
+		exts = append(exts, strings.ToLower(ext))
 	}
 	slices.Sort(exts)
 	return slices.Compact(exts)

@@ -12,6 +12,9 @@
 #     cold `ansible -m ping -b`, against one real sshd and NOPASSWD user.
 #  3. fleet (internal/fleetbench): 1,000 fake nodes through probe.Prober
 #     with bounded workers vs raw dial + auth + exec `true`; peak memory.
+#     Twice: nodes=replay (the nodes answer from a record, no processes:
+#     the control plane's side of a real fleet; the target's case) and
+#     nodes=shell (every exec under /bin/sh on the measured cores).
 #
 # Knobs (environment): ONLY=fake|real|fleet (default: all three),
 # COUNT=5 BENCHTIME=2s (fake rounds), REAL_ROUNDS=7 REAL_BENCHTIME=1s,
@@ -97,17 +100,21 @@ if [ "$only" = all ] || [ "$only" = fleet ]; then
     cat "$tmp/fleet.txt"
     exit 1
   }
-  sed -n '/^fleet:/,/load average at the end/p' "$tmp/fleet.txt"
-  # Client-side CPU per operation, from the pprof labels (fleetbench=sdk|raw
-  # on the workers and the goroutines they start; the nodes' are unlabeled).
+  sed -n '/^fleet (nodes=/,/load average at the end/p; /^fleet memory/,/load average at the end/p' "$tmp/fleet.txt"
+  # Client-side CPU per operation, from the pprof labels (fleetbench=sdk/MODE
+  # and raw/MODE on the workers and the goroutines they start; the nodes'
+  # are unlabeled).
   go tool pprof -tags "$tmp/fleet.test" "$tmp/fleet.prof" 2>/dev/null |
     awk -v ops=$((nodes * rounds)) '
       function secs(s) { if (s ~ /ms$/) return substr(s, 1, length(s) - 2) / 1000; if (s ~ /us$/) return substr(s, 1, length(s) - 2) / 1e6; return substr(s, 1, length(s) - 1) + 0 }
-      $NF == "sdk" || $NF == "raw" { cpu[$NF] = secs($1) }
+      $NF ~ /^(sdk|raw)\/[a-z]+$/ { cpu[$NF] = secs($1) }
       END {
-        if (!("sdk" in cpu) || !("raw" in cpu)) exit
-        printf "client-side CPU per op (pprof labels): SDK %.2f ms, raw %.2f ms, SDK/raw %.2fx\n", 1000 * cpu["sdk"] / ops, 1000 * cpu["raw"] / ops, cpu["sdk"] / cpu["raw"]
-        printf "  => a control plane whose nodes do their own work could evaluate at about %.0f%% of its raw dial+auth+exec rate\n", 100 * cpu["raw"] / cpu["sdk"]
+        n = split("replay shell", modes, " ")
+        for (i = 1; i <= n; i++) {
+          m = modes[i]; s = cpu["sdk/" m]; r = cpu["raw/" m]
+          if (s == 0 || r == 0) continue
+          printf "client-side CPU per op (pprof labels), nodes=%s: SDK %.2f ms, raw %.2f ms, SDK/raw %.2fx\n", m, 1000 * s / ops, 1000 * r / ops, s / r
+        }
       }'
 fi
 
