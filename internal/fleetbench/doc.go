@@ -34,7 +34,13 @@
 // # Cost
 //
 // Every operation is a full SSH connection: a key exchange on each side,
-// in this process, plus at least one /bin/sh started by the node (the
-// probe starts four or five: the script's shell and its sudo, dpkg-query
-// and systemctl stubs, each a shell, plus command substitutions).
+// in this process. What the node then does depends on SetReplay. With
+// replay off, each exec runs under /bin/sh on this machine: `true` is one
+// shell, a probe about ten processes (the script's shell, its jobs and
+// command substitutions, the sudo and systemctl stubs, grep), all on the
+// cores the pass is measured on. With replay on (sshtest.Node.SetReplay),
+// a node answers each exec after its first from the record, so neither
+// pass starts a process and the cores do only the control plane's share
+// of the work plus the nodes' SSH servers: what a control plane whose
+// nodes are other machines pays. BenchmarkFleet measures both.
 package fleetbench

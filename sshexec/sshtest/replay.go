@@ -56,7 +56,12 @@ func (n *Node) replaying() bool {
 // replay answers s from the record when it has one, and otherwise runs the
 // command with run (which calls finish) and records what it did.
 func (n *Node) replay(s gliderssh.Session, p Profile, gen int, rec *Exec, finish func(status)) {
-	in, err := io.ReadAll(io.LimitReader(s, ReplayLimit+1))
+	// One allocation for a probe script's worth of stdin: the node's
+	// reading is part of what a fleet measurement counts.
+	var buf bytes.Buffer
+	buf.Grow(16 << 10)
+	_, err := buf.ReadFrom(io.LimitReader(s, ReplayLimit+1))
+	in := buf.Bytes()
 	if err != nil || len(in) > ReplayLimit {
 		// Too much stdin to keep (or a broken channel): run as usual,
 		// with what was read in front of the rest.
