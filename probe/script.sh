@@ -361,8 +361,15 @@ count() {
 	printf 'end %d\n' "$c_n"
 }
 
-main() {
-	printf 'pressluft-probe 2\n'
+# collect prints every record: it starts sudo, the slowest command on a
+# real host, before anything else, then reads what needs no command while
+# it runs, starts the other jobs, and waits for all of them.
+collect() {
+	lookup sudo
+	SUDO=$P
+	if [ -n "$SUDO" ]; then
+		job_sudo &
+	fi
 
 	o_f=$R/etc/os-release
 	if [ ! -f "$o_f" ]; then
@@ -390,8 +397,6 @@ main() {
 		lookup systemctl
 		SYSTEMCTL=$P
 	fi
-	lookup sudo
-	SUDO=$P
 	lookup dpkg-query
 	DPKG=$P
 	lookup grep
@@ -439,21 +444,21 @@ main() {
 		fi
 	fi
 
+	if [ -n "$P_NGINX$P_PHP$P_MARIADB$P_REDIS$P_WP$P_F2B$P_RSYNC$P_UNZIP$P_CURL" ]; then
+		job_packages &
+	fi
+	if [ -n "$SYSTEMCTL" ] && [ -n "$P_NGINX$P_PHP$P_MARIADB$P_REDIS$P_F2B" ]; then
+		job_systemctl &
+	fi
+	records
+	wait
+}
+
+main() {
+	printf 'pressluft-probe 2\n'
 	# The jobs and records write to the pipe of one command substitution:
 	# it ends when the last of them has.
-	T=$(
-		if [ -n "$SUDO" ]; then
-			job_sudo &
-		fi
-		if [ -n "$P_NGINX$P_PHP$P_MARIADB$P_REDIS$P_WP$P_F2B$P_RSYNC$P_UNZIP$P_CURL" ]; then
-			job_packages &
-		fi
-		if [ -n "$SYSTEMCTL" ] && [ -n "$P_NGINX$P_PHP$P_MARIADB$P_REDIS$P_F2B" ]; then
-			job_systemctl &
-		fi
-		records
-		wait
-	)
+	T=$(collect)
 	count
 }
 
