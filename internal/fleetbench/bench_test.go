@@ -44,6 +44,8 @@ func envInt(name string, def int) int {
 //     machine, the probe's ten-odd processes against the raw pass's one,
 //     all on the cores being measured.
 //
+// Run it with:
+//
 //	go test -run '^$' -bench BenchmarkFleet -benchtime 5x ./internal/fleetbench/
 //
 // With -cpuprofile, `go tool pprof -tags` splits the samples by the label
