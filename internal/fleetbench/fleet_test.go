@@ -88,3 +88,39 @@ func TestPeakMemory(t *testing.T) {
 	}
 	_ = buf[len(buf)-1]
 }
+
+// TestReplayFleet: with replay on, a pass still makes one connection and
+// one exec of the probe script per node and every report is ready, while
+// the nodes start no process after the first pass: the second SDK pass's
+// child CPU is zero.
+func TestReplayFleet(t *testing.T) {
+	const nodes, workers = 20, 4
+	f := Start(nodes, sshtest.ReadyProfile())
+	t.Cleanup(f.Close)
+	f.SetReplay(true)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	p := &probe.Prober{Client: &sshexec.Client{Timeout: 30 * time.Second}}
+
+	first := f.Evaluate(ctx, workers, p, readiness.Baseline(), readiness.OperationSiteCreate)
+	require.NoError(t, first.Err)
+	before := ReadCPU()
+	second := f.Evaluate(ctx, workers, p, readiness.Baseline(), readiness.OperationSiteCreate)
+	used := ReadCPU().Sub(before)
+	require.NoError(t, second.Err)
+	require.Equal(t, nodes, second.Ops)
+	if used.Children != 0 {
+		t.Errorf("replayed pass used %v of child CPU, want none (no process started)", used.Children)
+	}
+	script := sha256.Sum256([]byte(probe.Script()))
+	for i, n := range f.Nodes {
+		execs := n.Execs()
+		if n.Connections() != 2 || len(execs) != 2 {
+			t.Errorf("node %d: %d connections, %d execs after two passes, want 2 and 2", i, n.Connections(), len(execs))
+			continue
+		}
+		if execs[1].Command != probe.Command || execs[1].StdinSHA256 != script {
+			t.Errorf("node %d: replayed exec %q with stdin %x, want %q with the probe script", i, execs[1].Command, execs[1].StdinSHA256[:4], probe.Command)
+		}
+	}
+}
