@@ -354,9 +354,6 @@ func (r *run) exec(ctx context.Context, client *ssh.Client) (*Result, error) {
 	case errors.As(werr, &missing):
 		return nil, &Error{Phase: PhaseWait, Code: readiness.CodeProbeInterrupted,
 			Detail: "the command ended without an exit status (connection lost?)", Err: werr}
-	case errors.Is(werr, io.EOF):
-		// Wait reports copy errors only after a zero exit status; EOF
-		// here means the command exited 0 without reading all of stdin.
 	default:
 		return nil, &Error{Phase: PhaseWait, Code: readiness.CodeProbeInterrupted,
 			Detail: "the command's session failed", Err: werr}
