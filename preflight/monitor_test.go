@@ -3,10 +3,11 @@ package preflight
 import (
 	"context"
 	"errors"
-	"runtime"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/pressluft/runtime-readiness/internal/leaktest"
 
 	"github.com/stretchr/testify/require"
 
@@ -14,8 +15,8 @@ import (
 )
 
 func TestMonitorProbesEveryNodeAndLeavesNoGoroutine(t *testing.T) {
-	// Not parallel: it counts the process's goroutines.
-	base := runtime.NumGoroutine()
+	// Not parallel: it checks the process's goroutines.
+	base := leaktest.Take()
 	f := newFixture(t, func(c *Config) { c.MaxConcurrentProbes = 2 })
 	ids := []string{"n1", "n2", "n3", "n4", "n5"}
 	for _, id := range ids[1:] {
@@ -57,7 +58,7 @@ func TestMonitorProbesEveryNodeAndLeavesNoGoroutine(t *testing.T) {
 		}
 	}
 	require.NoError(t, f.gate.Close())
-	waitFor(t, "goroutines back to baseline", func() bool { return runtime.NumGoroutine() <= base })
+	leaktest.Check(t, base)
 }
 
 func TestMonitorPrunesDeletedNodes(t *testing.T) {

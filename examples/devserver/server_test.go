@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -359,7 +358,7 @@ func TestBadInputs(t *testing.T) {
 
 // Close stops everything New started: no goroutine is left behind.
 func TestShutdownLeavesNoGoroutine(t *testing.T) {
-	base := runtime.NumGoroutine()
+	base := leaktest.Take()
 	s, err := New(Config{MonitorInterval: 20 * time.Millisecond, PollInterval: 10 * time.Millisecond, AcquireStep: time.Hour})
 	require.NoError(t, err)
 	createSite(t, s, map[string]string{"name": "Blog", "slug": "blog"})

@@ -8,7 +8,6 @@ package faultmatrix
 import (
 	"context"
 	"fmt"
-	"runtime"
 	"sort"
 	"testing"
 	"time"
@@ -100,7 +99,7 @@ const (
 )
 
 func TestFaultMatrix(t *testing.T) {
-	baseline := runtime.NumGoroutine()
+	baseline := leaktest.Take()
 	profiles := sshtest.Profiles()
 	seen := map[string]bool{}
 	t.Run("profiles", func(t *testing.T) {

@@ -2,7 +2,6 @@ package faults
 
 import (
 	"context"
-	"runtime"
 	"testing"
 	"time"
 
@@ -64,7 +63,7 @@ func observe(ctx context.Context, tg sshexec.Target, timeout time.Duration) read
 // the fault hits. It is not parallel at the top level, so the goroutine
 // count it checks afterwards is its own.
 func TestFaults(t *testing.T) {
-	before := runtime.NumGoroutine()
+	before := leaktest.Take()
 	g := measure(t)
 	t.Logf("stream geometry: %+v", g)
 	midAuth := g.kexServer + 40           // inside the first encrypted replies (service accept, auth)

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"runtime"
 	"testing"
 	"time"
 
@@ -79,7 +78,7 @@ func TestDevserverLoad(t *testing.T) {
 		targets = append(targets, Target{NodeID: ready, Ready: true}, Target{NodeID: id})
 	}
 
-	before := runtime.NumGoroutine()
+	before := leaktest.Take()
 	res, err := Run(ctx, Config{BaseURL: d.URL, Requests: 10_000, Concurrency: 64, Targets: targets})
 	require.NoError(t, err)
 	t.Logf("race=%v server-race=%v: %d requests in %v (%.0f/s); latency p50 %v, p90 %v, p99 %v, max %v; status %v",

@@ -7,12 +7,13 @@ import (
 	"io"
 	"net"
 	"os"
-	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/pressluft/runtime-readiness/internal/leaktest"
 
 	"github.com/stretchr/testify/require"
 	"golang.org/x/crypto/ssh"
@@ -240,9 +241,9 @@ func eventually(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-// TestCloseWaits is not parallel: it counts the process's goroutines.
+// TestCloseWaits is not parallel: it checks the process's goroutines.
 func TestCloseWaits(t *testing.T) {
-	baseline := runtime.NumGoroutine()
+	baseline := leaktest.Take()
 	silent := NewNode(FaultProfile(FaultSilent))
 	busy := NewNode(ReadyProfile())
 
@@ -283,7 +284,7 @@ func TestCloseWaits(t *testing.T) {
 	conn.Close()
 	eventually(t, "shell exits", func() bool { return pidGone(shPID) })
 	eventually(t, "background child exits", func() bool { return pidGone(bgPID) })
-	eventually(t, "goroutines back to baseline", func() bool { return runtime.NumGoroutine() <= baseline })
+	leaktest.Check(t, baseline)
 	_, err = os.Stat(busy.dir)
 	require.ErrorIs(t, err, os.ErrNotExist)
 }
