@@ -88,8 +88,8 @@
 // A request Guard does not guard costs a method and path comparison (a
 // few nanoseconds, no allocation; BenchmarkUnguardedRoute). A guarded
 // create with a warm gate adds reading the body into one buffer, one
-// validating pass (json.Valid) and a scan for node_id (encoding/json
-// decodes only unusual member names), the Gate.Check (well under a
+// pass that validates it as json.Valid would and finds node_id
+// (encoding/json decodes only unusual member names), the Gate.Check (well under a
 // microsecond on a cached *preflight.Gate), and the request copy that
 // hands the body and decision on: about 1 us and 6 allocations (0.8 KB)
 // for a small body (BenchmarkGuardOverhead), about 1.2x a minimal

@@ -11,22 +11,24 @@ import (
 // message for a body that is not a JSON object, malformed JSON, or a
 // node_id that is not a non-empty string.
 //
-// The common case (plain ASCII member names and an unescaped ASCII
-// value) is read by a small scanner over the validated body without
-// allocating more than the id; anything else falls back to
-// json.Unmarshal. FuzzBodyNodeID checks that both agree.
+// One pass validates the body as json.Valid does and finds the member;
+// only a top-level member name with an escape or a non-ASCII byte (where
+// encoding/json's own name folding decides) or a node_id value with
+// escapes falls back to json.Unmarshal. FuzzBodyNodeID checks that both
+// agree, FuzzValidJSON that the pass accepts exactly what json.Valid does.
 func bodyNodeID(body []byte) (id string, given bool, msg string) {
 	if !isObject(body) {
 		return "", false, "request body must be a JSON object"
 	}
-	if !json.Valid(body) {
+	s := jsonScan{b: body, plainNames: true}
+	s.space()
+	if !s.object(true) || !s.end() {
 		return "", false, "malformed JSON body"
 	}
-	raw, ok := scanNodeID(body)
-	if !ok {
+	if !s.plainNames {
 		return bodyNodeIDSlow(body)
 	}
-	return nodeIDValue(raw)
+	return nodeIDValue(s.nodeID)
 }
 
 // bodyNodeIDSlow is the reference: encoding/json itself.
@@ -54,13 +56,23 @@ func nodeIDValue(raw []byte) (string, bool, string) {
 	var id string
 	if plainString(raw) {
 		id = string(raw[1 : len(raw)-1])
-	} else if err := json.Unmarshal(raw, &id); err != nil {
+	} else if u, ok := unquote(raw); ok {
+		id = u
+	} else {
 		return "", false, "malformed JSON body"
 	}
 	if id == "" {
 		return "", false, "node_id must not be empty"
 	}
 	return id, true, ""
+}
+
+// unquote decodes a string literal with escapes as encoding/json does
+// (its own function, so the fast path's id does not escape to the heap).
+func unquote(raw []byte) (string, bool) {
+	var u string
+	err := json.Unmarshal(raw, &u)
+	return u, err == nil
 }
 
 // plainString reports whether a JSON string literal holds only printable
@@ -74,37 +86,257 @@ func plainString(raw []byte) bool {
 	return true
 }
 
-// scanNodeID walks the members of a valid JSON object and returns the raw
-// value of the last one named node_id (ASCII case-insensitive), or nil.
-// ok is false when a member name has an escape or a non-ASCII byte: then
-// only encoding/json's own name folding gives the right answer.
-func scanNodeID(b []byte) (raw []byte, ok bool) {
-	i := skipSpace(b, 0) + 1 // past '{'
-	for {
-		i = skipSpace(b, i)
-		if b[i] == '}' {
-			return raw, true
-		}
-		if b[i] == ',' {
-			i = skipSpace(b, i+1)
-		}
-		// A member name.
-		start := i + 1
-		end := start
-		for b[end] != '"' {
-			if b[end] == '\\' || b[end] >= 0x80 {
-				return nil, false
-			}
-			end++
-		}
-		i = skipSpace(b, end+1) + 1 // past ':'
-		i = skipSpace(b, i)
-		vstart := i
-		i = skipValue(b, i)
-		if isNodeID(b[start:end]) {
-			raw = b[vstart:i]
+// jsonScan is one validating pass over JSON text, accepting exactly what
+// json.Valid accepts (RFC 8259, with bytes >= 0x80 in strings taken as
+// they are, and at most maxDepth nested arrays and objects). In the
+// top-level object it keeps the raw value of the last member named
+// node_id, ASCII case-insensitively.
+type jsonScan struct {
+	b     []byte
+	i     int
+	depth int
+	// nodeID is the raw value of the last top-level node_id member.
+	nodeID []byte
+	// plainNames is false once a top-level member name has an escape or a
+	// byte >= 0x80: then only encoding/json's folding names the member.
+	plainNames bool
+}
+
+// maxDepth is encoding/json's nesting limit.
+const maxDepth = 10000
+
+// validJSON reports whether b is one JSON value, as json.Valid does.
+func validJSON(b []byte) bool {
+	s := jsonScan{b: b}
+	s.space()
+	return s.value() && s.end()
+}
+
+// end reports whether only whitespace is left.
+func (s *jsonScan) end() bool {
+	s.space()
+	return s.i == len(s.b)
+}
+
+// peek returns the next byte, or 0 (valid nowhere) at the end.
+func (s *jsonScan) peek() byte {
+	if s.i < len(s.b) {
+		return s.b[s.i]
+	}
+	return 0
+}
+
+func (s *jsonScan) space() {
+	for s.i < len(s.b) {
+		switch s.b[s.i] {
+		case ' ', '\t', '\r', '\n':
+			s.i++
+		default:
+			return
 		}
 	}
+}
+
+// value reads the value starting at s.i (not whitespace).
+func (s *jsonScan) value() bool {
+	switch c := s.peek(); {
+	case c == '{':
+		return s.object(false)
+	case c == '[':
+		return s.array()
+	case c == '"':
+		_, ok := s.str()
+		return ok
+	case c == 't':
+		return s.literal("true")
+	case c == 'f':
+		return s.literal("false")
+	case c == 'n':
+		return s.literal("null")
+	case c == '-' || '0' <= c && c <= '9':
+		return s.number()
+	}
+	return false
+}
+
+func (s *jsonScan) object(top bool) bool {
+	if s.depth++; s.depth > maxDepth {
+		return false
+	}
+	s.i++ // '{'
+	s.space()
+	if s.peek() == '}' {
+		s.i++
+		s.depth--
+		return true
+	}
+	for {
+		if s.peek() != '"' {
+			return false
+		}
+		start := s.i
+		plain, ok := s.str()
+		if !ok {
+			return false
+		}
+		name := s.b[start+1 : s.i-1]
+		s.space()
+		if s.peek() != ':' {
+			return false
+		}
+		s.i++
+		s.space()
+		vstart := s.i
+		if !s.value() {
+			return false
+		}
+		if top {
+			switch {
+			case !plain:
+				s.plainNames = false
+			case isNodeID(name):
+				s.nodeID = s.b[vstart:s.i]
+			}
+		}
+		s.space()
+		switch s.peek() {
+		case ',':
+			s.i++
+			s.space()
+		case '}':
+			s.i++
+			s.depth--
+			return true
+		default:
+			return false
+		}
+	}
+}
+
+func (s *jsonScan) array() bool {
+	if s.depth++; s.depth > maxDepth {
+		return false
+	}
+	s.i++ // '['
+	s.space()
+	if s.peek() == ']' {
+		s.i++
+		s.depth--
+		return true
+	}
+	for {
+		if !s.value() {
+			return false
+		}
+		s.space()
+		switch s.peek() {
+		case ',':
+			s.i++
+			s.space()
+		case ']':
+			s.i++
+			s.depth--
+			return true
+		default:
+			return false
+		}
+	}
+}
+
+// str reads a string literal; plain is false when it holds an escape or a
+// byte >= 0x80.
+func (s *jsonScan) str() (plain, ok bool) {
+	plain = true
+	for s.i++; s.i < len(s.b); {
+		switch c := s.b[s.i]; {
+		case c == '"':
+			s.i++
+			return plain, true
+		case c == '\\':
+			plain = false
+			if !s.escape() {
+				return false, false
+			}
+		case c < 0x20:
+			return false, false
+		default:
+			if c >= 0x80 {
+				plain = false
+			}
+			s.i++
+		}
+	}
+	return false, false
+}
+
+// escape reads one escape sequence starting at its backslash.
+func (s *jsonScan) escape() bool {
+	s.i++
+	switch s.peek() {
+	case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+		s.i++
+		return true
+	case 'u':
+		if len(s.b)-s.i < 5 {
+			return false
+		}
+		for _, h := range s.b[s.i+1 : s.i+5] {
+			if !('0' <= h && h <= '9' || 'a' <= h && h <= 'f' || 'A' <= h && h <= 'F') {
+				return false
+			}
+		}
+		s.i += 5
+		return true
+	}
+	return false
+}
+
+func (s *jsonScan) literal(word string) bool {
+	if len(s.b)-s.i < len(word) || string(s.b[s.i:s.i+len(word)]) != word {
+		return false
+	}
+	s.i += len(word)
+	return true
+}
+
+// number reads -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+func (s *jsonScan) number() bool {
+	if s.peek() == '-' {
+		s.i++
+	}
+	switch c := s.peek(); {
+	case c == '0':
+		s.i++
+	case '1' <= c && c <= '9':
+		s.digits()
+	default:
+		return false
+	}
+	if s.peek() == '.' {
+		s.i++
+		if !s.digits() {
+			return false
+		}
+	}
+	if c := s.peek(); c == 'e' || c == 'E' {
+		s.i++
+		if c := s.peek(); c == '+' || c == '-' {
+			s.i++
+		}
+		if !s.digits() {
+			return false
+		}
+	}
+	return true
+}
+
+// digits reads one or more decimal digits.
+func (s *jsonScan) digits() bool {
+	start := s.i
+	for s.i < len(s.b) && '0' <= s.b[s.i] && s.b[s.i] <= '9' {
+		s.i++
+	}
+	return s.i > start
 }
 
 func isNodeID(name []byte) bool {
@@ -121,57 +353,4 @@ func isNodeID(name []byte) bool {
 		}
 	}
 	return true
-}
-
-func skipSpace(b []byte, i int) int {
-	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\r' || b[i] == '\n') {
-		i++
-	}
-	return i
-}
-
-// skipValue returns the index just past the valid JSON value at b[i].
-func skipValue(b []byte, i int) int {
-	switch b[i] {
-	case '"':
-		return skipString(b, i)
-	case '{', '[':
-		depth := 0
-		for {
-			switch b[i] {
-			case '"':
-				i = skipString(b, i)
-				continue
-			case '{', '[':
-				depth++
-			case '}', ']':
-				depth--
-				if depth == 0 {
-					return i + 1
-				}
-			}
-			i++
-		}
-	default: // number, true, false, null
-		for i < len(b) {
-			switch b[i] {
-			case ',', '}', ']', ' ', '\t', '\r', '\n':
-				return i
-			}
-			i++
-		}
-		return i
-	}
-}
-
-// skipString returns the index just past the string literal at b[i].
-func skipString(b []byte, i int) int {
-	for i++; ; i++ {
-		switch b[i] {
-		case '\\':
-			i++
-		case '"':
-			return i + 1
-		}
-	}
 }
