@@ -15,8 +15,11 @@
 #     Twice: nodes=replay (the nodes answer from a record, no processes:
 #     the control plane's side of a real fleet; the target's case) and
 #     nodes=shell (every exec under /bin/sh on the measured cores).
+#  4. control plane (preflight, apihttp; issue 3's targets): a cached
+#     Gate.Check, and POST /api/sites through Guard vs the same handler
+#     without it.
 #
-# Knobs (environment): ONLY=fake|real|fleet (default: all three),
+# Knobs (environment): ONLY=fake|real|fleet|gate (default: all four),
 # COUNT=5 BENCHTIME=2s (fake rounds), REAL_ROUNDS=7 REAL_BENCHTIME=1s,
 # FLEET_NODES=1000 FLEET_WORKERS=32 FLEET_ROUNDS=5.
 set -euo pipefail
@@ -116,6 +119,27 @@ if [ "$only" = all ] || [ "$only" = fleet ]; then
           printf "client-side CPU per op (pprof labels), nodes=%s: SDK %.2f ms, raw %.2f ms, SDK/raw %.2fx\n", m, 1000 * s / ops, 1000 * r / ops, s / r
         }
       }'
+fi
+
+if [ "$only" = all ] || [ "$only" = gate ]; then
+  echo
+  echo "== 4. control plane: cached decision, guarded vs unguarded create ($count interleaved rounds, -benchtime $benchtime)"
+  go test -c -o "$tmp/apihttp.test" ./apihttp/
+  go test -c -o "$tmp/preflight.test" ./preflight/
+  : >"$tmp/gate.txt"
+  for i in $(seq "$count"); do
+    if [ $((i % 2)) -eq 1 ]; then order="BenchmarkGuardedCreate BenchmarkUnguardedCreate"; else order="BenchmarkUnguardedCreate BenchmarkGuardedCreate"; fi
+    for b in $order; do
+      (cd apihttp && "$tmp/apihttp.test" -test.run '^$' -test.bench "^$b\$" -test.benchtime "$benchtime" -test.benchmem) | grep '^Benchmark' | tee -a "$tmp/gate.txt"
+    done
+    (cd preflight && "$tmp/preflight.test" -test.run '^$' -test.bench '^BenchmarkCheckCached$' -test.benchtime "$benchtime" -test.benchmem) | grep '^Benchmark' | tee -a "$tmp/gate.txt"
+  done
+  guarded_ratio=$(paste <(nsop BenchmarkGuardedCreate "$tmp/gate.txt") <(nsop BenchmarkUnguardedCreate "$tmp/gate.txt") |
+    awk '{ print $1 / $2 }' | median)
+  cached_ns=$(nsop BenchmarkCheckCached "$tmp/gate.txt" | median)
+  echo
+  printf '%-36s %9.0f ns  target <= 2000 ns: %s\n' "cached decision (median)" "$cached_ns" "$(verdict "$cached_ns" '<=' 2000)"
+  printf '%-36s %11.2fx  target <= 1.25x: %s\n' "guarded / unguarded create (median)" "$guarded_ratio" "$(verdict "$guarded_ratio" '<=' 1.25)"
 fi
 
 echo
