@@ -20,9 +20,9 @@ func bodyNodeID(body []byte) (id string, given bool, msg string) {
 	if !isObject(body) {
 		return "", false, "request body must be a JSON object"
 	}
-	s := jsonScan{b: body, plainNames: true}
+	s := jsonScan{b: body, capture: true, plainNames: true}
 	s.space()
-	if !s.object(true) || !s.end() {
+	if !s.value() || !s.end() {
 		return "", false, "malformed JSON body"
 	}
 	if !s.plainNames {
@@ -88,18 +88,25 @@ func plainString(raw []byte) bool {
 
 // jsonScan is one validating pass over JSON text, accepting exactly what
 // json.Valid accepts (RFC 8259, with bytes >= 0x80 in strings taken as
-// they are, and at most maxDepth nested arrays and objects). In the
-// top-level object it keeps the raw value of the last member named
-// node_id, ASCII case-insensitively.
+// they are, and at most maxDepth nested arrays and objects). It keeps its
+// own stack of open containers, so a deeply nested body costs a byte per
+// level, not a stack frame. With capture set it keeps, in the top-level
+// object, the raw value of the last member named node_id, ASCII
+// case-insensitively.
 type jsonScan struct {
-	b     []byte
-	i     int
-	depth int
+	b []byte
+	i int
+
+	capture bool
 	// nodeID is the raw value of the last top-level node_id member.
 	nodeID []byte
 	// plainNames is false once a top-level member name has an escape or a
 	// byte >= 0x80: then only encoding/json's folding names the member.
 	plainNames bool
+	// pending: the top-level member being read is named node_id, and its
+	// value starts at vstart.
+	pending bool
+	vstart  int
 }
 
 // maxDepth is encoding/json's nesting limit.
@@ -137,110 +144,111 @@ func (s *jsonScan) space() {
 	}
 }
 
-// value reads the value starting at s.i (not whitespace).
+// value reads the value starting at s.i (not whitespace), containers and
+// all.
 func (s *jsonScan) value() bool {
-	switch c := s.peek(); {
-	case c == '{':
-		return s.object(false)
-	case c == '[':
-		return s.array()
-	case c == '"':
-		_, ok := s.str()
-		return ok
-	case c == 't':
-		return s.literal("true")
-	case c == 'f':
-		return s.literal("false")
-	case c == 'n':
-		return s.literal("null")
-	case c == '-' || '0' <= c && c <= '9':
-		return s.number()
-	}
-	return false
-}
-
-func (s *jsonScan) object(top bool) bool {
-	if s.depth++; s.depth > maxDepth {
-		return false
-	}
-	s.i++ // '{'
-	s.space()
-	if s.peek() == '}' {
-		s.i++
-		s.depth--
-		return true
-	}
+	var buf [64]bool
+	open := buf[:0] // the open containers, innermost last: true for an object
 	for {
-		if s.peek() != '"' {
-			return false
-		}
-		start := s.i
-		plain, ok := s.str()
-		if !ok {
-			return false
-		}
-		name := s.b[start+1 : s.i-1]
-		s.space()
-		if s.peek() != ':' {
-			return false
-		}
-		s.i++
-		s.space()
-		vstart := s.i
-		if !s.value() {
-			return false
-		}
-		if top {
-			switch {
-			case !plain:
-				s.plainNames = false
-			case isNodeID(name):
-				s.nodeID = s.b[vstart:s.i]
+		// A value starts at s.i.
+		switch c := s.peek(); {
+		case c == '{' || c == '[':
+			if len(open) == maxDepth {
+				return false
 			}
-		}
-		s.space()
-		switch s.peek() {
-		case ',':
+			closer := byte(']')
+			if c == '{' {
+				closer = '}'
+			}
 			s.i++
 			s.space()
-		case '}':
-			s.i++
-			s.depth--
-			return true
+			if s.peek() == closer {
+				s.i++
+				break // empty: a complete value
+			}
+			open = append(open, c == '{')
+			if c == '{' && !s.member(len(open) == 1) {
+				return false
+			}
+			continue
+		case c == '"':
+			if _, ok := s.str(); !ok {
+				return false
+			}
+		case c == 't':
+			if !s.literal("true") {
+				return false
+			}
+		case c == 'f':
+			if !s.literal("false") {
+				return false
+			}
+		case c == 'n':
+			if !s.literal("null") {
+				return false
+			}
+		case c == '-' || '0' <= c && c <= '9':
+			if !s.number() {
+				return false
+			}
 		default:
 			return false
+		}
+		// A value ended at s.i: close the containers it completes, up to
+		// the next value.
+		for {
+			if s.pending && len(open) == 1 {
+				s.nodeID, s.pending = s.b[s.vstart:s.i], false
+			}
+			if len(open) == 0 {
+				return true
+			}
+			s.space()
+			object := open[len(open)-1]
+			c := s.peek()
+			if c == ',' {
+				s.i++
+				s.space()
+				if object && !s.member(len(open) == 1) {
+					return false
+				}
+				break
+			}
+			if object && c != '}' || !object && c != ']' {
+				return false
+			}
+			s.i++
+			open = open[:len(open)-1]
 		}
 	}
 }
 
-func (s *jsonScan) array() bool {
-	if s.depth++; s.depth > maxDepth {
+// member reads an object member's name and colon, up to its value.
+func (s *jsonScan) member(top bool) bool {
+	if s.peek() != '"' {
 		return false
 	}
-	s.i++ // '['
+	start := s.i
+	plain, ok := s.str()
+	if !ok {
+		return false
+	}
+	name := s.b[start+1 : s.i-1]
 	s.space()
-	if s.peek() == ']' {
-		s.i++
-		s.depth--
-		return true
+	if s.peek() != ':' {
+		return false
 	}
-	for {
-		if !s.value() {
-			return false
-		}
-		s.space()
-		switch s.peek() {
-		case ',':
-			s.i++
-			s.space()
-		case ']':
-			s.i++
-			s.depth--
-			return true
-		default:
-			return false
+	s.i++
+	s.space()
+	if top && s.capture {
+		switch {
+		case !plain:
+			s.plainNames = false
+		case isNodeID(name):
+			s.pending, s.vstart = true, s.i
 		}
 	}
+	return true
 }
 
 // str reads a string literal; plain is false when it holds an escape or a
