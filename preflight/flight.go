@@ -142,6 +142,9 @@ func (g *Gate) await(ctx context.Context, e *entry, n Node, force bool) (*flight
 		if f != nil && force && f.seq < need {
 			// Started before this refresh was asked for: let it finish,
 			// then probe again.
+			if g.testHookFollow != nil {
+				g.testHookFollow()
+			}
 			e.mu.Unlock()
 			if err := wait(ctx, f); err != nil {
 				return nil, err

@@ -60,6 +60,10 @@ type Gate struct {
 
 	mu      sync.RWMutex
 	entries map[string]*entry
+
+	// testHookFollow, if set, is called (under the entry's lock) when a
+	// forced caller waits for a probe that started before it asked.
+	testHookFollow func()
 }
 
 // New validates cfg and returns a Gate. Errors wrap ErrInvalidConfig.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -208,8 +209,8 @@ func TestCancelledWaiterReturnsPromptly(t *testing.T) {
 		if !errors.Is(err, context.Canceled) {
 			t.Fatalf("cancelled waiter: got %v, want context.Canceled", err)
 		}
-	case <-time.After(time.Second):
-		t.Fatal("cancelled waiter did not return within 1s")
+	case <-time.After(10 * time.Second): // the probe is held forever
+		t.Fatal("cancelled waiter did not return within 10s")
 	}
 
 	f.prober.tokens <- struct{}{} // the shared probe carries on for B
@@ -425,10 +426,11 @@ func TestRefreshForcesProbe(t *testing.T) {
 func TestRefreshFollowsProbeInFlight(t *testing.T) {
 	t.Parallel()
 	const refreshers = 10
-	nodes := &countingNodes{MemoryNodes: NewMemoryNodes(activeNode("n1"))}
-	f := newFixture(t, func(c *Config) { c.Nodes = nodes })
+	f := newFixture(t, nil)
 	f.prober.tokens = make(chan struct{})
 	f.prober.started = make(chan string, 4)
+	var following atomic.Int32
+	f.gate.testHookFollow = func() { following.Add(1) }
 
 	var wg sync.WaitGroup
 	wg.Go(func() {
@@ -442,8 +444,9 @@ func TestRefreshFollowsProbeInFlight(t *testing.T) {
 			require.NoError(t, err)
 		})
 	}
-	waitFor(t, "refreshers", func() bool { return nodes.lookups.Load() == refreshers+1 })
-	time.Sleep(50 * time.Millisecond)
+	// Every refresher is waiting for the running probe (a sleep here
+	// would let a late one ask after the new probe started: 3 probes).
+	waitFor(t, "refreshers", func() bool { return following.Load() == refreshers })
 	f.prober.tokens <- struct{}{} // the probe that was already running
 	<-f.prober.started            // one new probe for all refreshers
 	f.prober.tokens <- struct{}{}

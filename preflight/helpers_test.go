@@ -184,10 +184,11 @@ func newFixture(t *testing.T, edit func(c *Config)) *fixture {
 	return f
 }
 
-// waitFor polls cond for up to 2s.
+// waitFor polls cond for up to 10s (a bound against a hang, not a speed
+// claim: a loaded CI machine may take a while).
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(2 * time.Second)
+	deadline := time.Now().Add(10 * time.Second)
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)

@@ -94,7 +94,7 @@ func TestAgent(t *testing.T) {
 	}
 
 	// The agent connection is closed after every Run.
-	deadline := time.Now().Add(2 * time.Second)
+	deadline := time.Now().Add(10 * time.Second)
 	for a.open.Load() != 0 && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 	}
