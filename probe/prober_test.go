@@ -179,7 +179,13 @@ func TestObserveFailures(t *testing.T) {
 			if tt.target != nil {
 				tg = tt.target(tg)
 			}
-			pr := &Prober{Client: &sshexec.Client{Timeout: 2 * time.Second, HandshakeTimeout: time.Second}}
+			// Short deadlines only where the case is about a deadline; the
+			// rest get room for a loaded machine.
+			client := &sshexec.Client{Timeout: 10 * time.Second}
+			if f := tt.profile.Fault; f == sshtest.FaultSilent || f == sshtest.FaultHangAfterExec {
+				client = &sshexec.Client{Timeout: 2 * time.Second, HandshakeTimeout: time.Second}
+			}
+			pr := &Prober{Client: client}
 			got := pr.Observe(context.Background(), "n1", tg)
 			if !got.Probed || !got.HasAddress || got.Facts != nil || got.Transport == nil {
 				t.Fatalf("Observe() = %+v, want a transport failure", got)
