@@ -168,7 +168,10 @@ func TestRealNodeFlags(t *testing.T) {
 	port := strconv.Itoa(node.Port())
 	known := filepath.Join(dir, "known_hosts")
 	require.NoError(t, os.WriteFile(known, []byte("# comment\n"+knownHostsLine(node, node.HostKey())), 0o600))
-	base := []string{"-host", "127.0.0.1", "-port", port, "-user", "pressluft", "-known-hosts", known}
+	// -timeout bounds the whole run, key decryption included, and
+	// bcrypt_pbkdf under -race takes ~1.7s a key on an idle machine (over
+	// 10s, the default, on a loaded one): these cases are not about time.
+	base := []string{"-host", "127.0.0.1", "-port", port, "-user", "pressluft", "-known-hosts", known, "-timeout", "60s"}
 
 	t.Run("identity and known_hosts", func(t *testing.T) {
 		code, stdout, stderr := runCLI(t, nil, append(base, "-identity", plain)...)
