@@ -34,11 +34,10 @@ func TestCheckPassesWhenGoroutinesEnd(t *testing.T) {
 // leaky is named so the failure message can be checked for its stack.
 func leaky(stop, exited chan struct{}) { <-stop; close(exited) }
 
-func TestCheckFailsOnALeak(t *testing.T) {
-	if testing.Short() {
-		t.Skip("waits the full leaktest.Wait")
-	}
-	before := Take()
+// checkWithLeak starts a leaky goroutine, runs Check against before on a
+// recorder, stops the goroutine, and fails t unless Check failed.
+func checkWithLeak(t *testing.T, before Snapshot) *recorder {
+	t.Helper()
 	stop := make(chan struct{})
 	exited := make(chan struct{})
 	go leaky(stop, exited)
@@ -49,6 +48,14 @@ func TestCheckFailsOnALeak(t *testing.T) {
 	if !r.failed {
 		t.Fatal("Check passed with a goroutine still running")
 	}
+	return r
+}
+
+func TestCheckFailsOnALeak(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits the full leaktest.Wait")
+	}
+	r := checkWithLeak(t, Take())
 	if !strings.Contains(r.msg, "leaktest.leaky") {
 		t.Errorf("the failure does not show the leaked goroutine's stack:\n%s", r.msg)
 	}
@@ -67,17 +74,7 @@ func TestCheckFailsOnALeakWhenAnOlderGoroutineEnded(t *testing.T) {
 	before := Take()
 	close(older)
 	olderDone.Wait()
-
-	stop := make(chan struct{})
-	exited := make(chan struct{})
-	go leaky(stop, exited)
-	r := &recorder{TB: t}
-	Check(r, before)
-	close(stop)
-	<-exited
-	if !r.failed {
-		t.Fatal("Check passed with a goroutine still running")
-	}
+	checkWithLeak(t, before)
 }
 
 // Goroutines the testing package starts for other tests (a subtest's
