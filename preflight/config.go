@@ -49,7 +49,8 @@ var ErrInvalidConfig = errors.New("preflight: invalid config")
 type Config struct {
 	// Nodes looks up node records. Required.
 	Nodes NodeSource
-	// Credentials supplies client keys and pinned host keys. Required.
+	// Credentials supplies each node's client keys and host-key policy:
+	// FileCredentials for key files named by the node records. Required.
 	Credentials Credentials
 	// Prober runs the probe. Required; *probe.Prober in production.
 	Prober Prober
@@ -105,12 +106,6 @@ type Config struct {
 	Logger *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
-	// AcceptNewHostKeys, when true, trusts the first host key a node with
-	// no pinned key presents and records it with
-	// Credentials.LearnHostKey (trust on first use). When false (the
-	// default), such a node fails closed with ssh_host_key_unknown.
-	// A pinned key is always enforced.
-	AcceptNewHostKeys bool
 }
 
 // withDefaults returns a validated, defaulted copy of c.

@@ -7,38 +7,57 @@ import (
 	"sync"
 
 	"golang.org/x/crypto/ssh"
+
+	"github.com/pressluft/runtime-readiness/sshexec"
 )
 
-// Credentials supplies the SSH side of a node: the client keys the control
-// plane offers and the host keys it trusts. Implementations must be safe
-// for concurrent use; the gate calls them once per probe.
-type Credentials interface {
-	// Signers returns the client keys to offer, in order. An error (a
-	// secrets store that is down) or no keys at all makes the node
-	// not ready with ssh_credentials_unavailable, without dialing it.
-	Signers(ctx context.Context, n Node) ([]ssh.Signer, error)
-	// HostKeys returns the node's pinned host keys; none means the key is
-	// unknown, and the probe fails closed with ssh_host_key_unknown
-	// unless Config.AcceptNewHostKeys is set. An error is
-	// ssh_credentials_unavailable.
-	HostKeys(ctx context.Context, n Node) ([]ssh.PublicKey, error)
-	// LearnHostKey records the key a node presented on first contact.
-	// It is called only when Config.AcceptNewHostKeys is set and the node
-	// had no pinned key; an error aborts that probe before authentication
-	// (ssh_credentials_unavailable).
-	LearnHostKey(ctx context.Context, n Node, key ssh.PublicKey) error
+// Auth is how the gate reaches one node over SSH: the client keys it
+// offers and the policy that verifies the node's host key.
+type Auth struct {
+	// Signers are the client keys offered, in order.
+	Signers []ssh.Signer
+	// UseAgent offers the keys of the SSH agent at $SSH_AUTH_SOCK after
+	// Signers.
+	UseAgent bool
+	// HostKeys verifies the node's host key: sshexec.PinnedHostKeys, a
+	// known_hosts policy, or an accept-new policy that records what it
+	// learns. Required: nil is ssh_credentials_unavailable, never "accept
+	// any key".
+	HostKeys sshexec.HostKeyPolicy
 }
+
+// Credentials supplies the SSH side of a node. Implementations must be
+// safe for concurrent use; the gate calls Auth once per probe, never for
+// a node it decides from its record. An error (a secrets store that is
+// down, a key file that cannot be read), no client key at all, or no
+// host-key policy makes the node not ready with
+// ssh_credentials_unavailable, without dialing it. The error's text is
+// logged by the gate (Config.Logger), never shown in a report.
+//
+// FileCredentials reads the key file a node record names;
+// MemoryCredentials holds keys in memory; CredentialsFunc adapts a
+// function.
+type Credentials interface {
+	Auth(ctx context.Context, n Node) (Auth, error)
+}
+
+// CredentialsFunc adapts a function to Credentials.
+type CredentialsFunc func(ctx context.Context, n Node) (Auth, error)
+
+// Auth implements Credentials.
+func (f CredentialsFunc) Auth(ctx context.Context, n Node) (Auth, error) { return f(ctx, n) }
 
 // MemoryCredentials is an in-memory Credentials for tests, examples and
 // small embeddings: default signers for every node, per-node overrides,
-// and pinned host keys per node. Learned keys become pinned keys. It is
-// safe for concurrent use; the zero value offers no keys and pins none.
+// and pinned host keys per node. It is safe for concurrent use; the zero
+// value offers no keys, pins none and learns none.
 type MemoryCredentials struct {
-	mu       sync.RWMutex
-	defaults []ssh.Signer
-	signers  map[string][]ssh.Signer
-	pinned   map[string][]ssh.PublicKey
-	learned  map[string][]ssh.PublicKey
+	mu        sync.RWMutex
+	defaults  []ssh.Signer
+	signers   map[string][]ssh.Signer
+	pinned    map[string][]ssh.PublicKey
+	learned   map[string][]ssh.PublicKey
+	acceptNew bool
 }
 
 // NewMemoryCredentials returns credentials that offer signers to every
@@ -69,32 +88,49 @@ func (m *MemoryCredentials) PinHostKeys(nodeID string, keys ...ssh.PublicKey) {
 	m.pinned[nodeID] = slices.Clone(keys)
 }
 
-// Learned returns the keys LearnHostKey recorded for a node, oldest first.
+// SetAcceptNew sets whether a node with no pinned key trusts the first key
+// it presents (trust on first use). A learned key is pinned in memory
+// only, so it is trusted anew after a restart: a control plane that
+// restarts wants FileCredentials with a persisted known_hosts policy.
+func (m *MemoryCredentials) SetAcceptNew(on bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.acceptNew = on
+}
+
+// Learned returns the keys learned on first use for a node, oldest first.
 func (m *MemoryCredentials) Learned(nodeID string) []ssh.PublicKey {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	return slices.Clone(m.learned[nodeID])
 }
 
-// Signers implements Credentials.
-func (m *MemoryCredentials) Signers(_ context.Context, n Node) ([]ssh.Signer, error) {
+// Auth implements Credentials: the node's own signers or the defaults,
+// and its pinned keys; with none pinned, an accept-new policy when
+// SetAcceptNew is on, else a policy for which every key is unknown.
+func (m *MemoryCredentials) Auth(_ context.Context, n Node) (Auth, error) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
+	a := Auth{Signers: slices.Clone(m.defaults)}
 	if s, ok := m.signers[n.ID]; ok {
-		return slices.Clone(s), nil
+		a.Signers = slices.Clone(s)
 	}
-	return slices.Clone(m.defaults), nil
+	pinned := m.pinned[n.ID]
+	switch {
+	case len(pinned) > 0 || !m.acceptNew:
+		a.HostKeys = sshexec.PinnedHostKeys(pinned...)
+	default:
+		id := n.ID
+		a.HostKeys = sshexec.AcceptNew(nil, func(_ string, key ssh.PublicKey) error {
+			m.learn(id, key)
+			return nil
+		})
+	}
+	return a, nil
 }
 
-// HostKeys implements Credentials.
-func (m *MemoryCredentials) HostKeys(_ context.Context, n Node) ([]ssh.PublicKey, error) {
-	m.mu.RLock()
-	defer m.mu.RUnlock()
-	return slices.Clone(m.pinned[n.ID]), nil
-}
-
-// LearnHostKey implements Credentials: the key is recorded and pinned.
-func (m *MemoryCredentials) LearnHostKey(_ context.Context, n Node, key ssh.PublicKey) error {
+// learn records and pins a key learned on first use.
+func (m *MemoryCredentials) learn(nodeID string, key ssh.PublicKey) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.pinned == nil {
@@ -103,12 +139,11 @@ func (m *MemoryCredentials) LearnHostKey(_ context.Context, n Node, key ssh.Publ
 	if m.learned == nil {
 		m.learned = map[string][]ssh.PublicKey{}
 	}
-	for _, k := range m.pinned[n.ID] {
+	for _, k := range m.pinned[nodeID] {
 		if bytes.Equal(k.Marshal(), key.Marshal()) {
-			return nil
+			return
 		}
 	}
-	m.pinned[n.ID] = append(m.pinned[n.ID], key)
-	m.learned[n.ID] = append(m.learned[n.ID], key)
-	return nil
+	m.pinned[nodeID] = append(m.pinned[nodeID], key)
+	m.learned[nodeID] = append(m.learned[nodeID], key)
 }

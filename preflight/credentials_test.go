@@ -24,30 +24,31 @@ func newSigner(t testing.TB) ssh.Signer {
 
 func TestMemoryCredentials(t *testing.T) {
 	t.Parallel()
-	def, own, host := newSigner(t), newSigner(t), newSigner(t)
+	def, own := newSigner(t), newSigner(t)
 	m := NewMemoryCredentials(def)
 	m.SetSigners("own", own)
 
-	s, err := m.Signers(ctx, Node{ID: "any"})
+	a, err := m.Auth(ctx, Node{ID: "any"})
 	require.NoError(t, err)
-	require.Equal(t, []ssh.Signer{def}, s)
-	s, err = m.Signers(ctx, Node{ID: "own"})
+	require.Equal(t, []ssh.Signer{def}, a.Signers)
+	require.NotNil(t, a.HostKeys, "a policy, failing closed, even with nothing pinned")
+	a, err = m.Auth(ctx, Node{ID: "own"})
 	require.NoError(t, err)
-	require.Equal(t, []ssh.Signer{own}, s)
+	require.Equal(t, []ssh.Signer{own}, a.Signers)
+}
 
-	k, err := m.HostKeys(ctx, Node{ID: "n1"})
+func TestCredentialsFunc(t *testing.T) {
+	t.Parallel()
+	s := newSigner(t)
+	var got Node
+	c := CredentialsFunc(func(_ context.Context, n Node) (Auth, error) {
+		got = n
+		return Auth{Signers: []ssh.Signer{s}}, nil
+	})
+	a, err := c.Auth(ctx, Node{ID: "n7"})
 	require.NoError(t, err)
-	require.Empty(t, k)
-	require.NoError(t, m.LearnHostKey(ctx, Node{ID: "n1"}, host.PublicKey()))
-	require.NoError(t, m.LearnHostKey(ctx, Node{ID: "n1"}, host.PublicKey())) // idempotent
-	k, err = m.HostKeys(ctx, Node{ID: "n1"})
-	require.NoError(t, err)
-	require.Equal(t, []ssh.PublicKey{host.PublicKey()}, k)
-	require.Len(t, m.Learned("n1"), 1)
-
-	m.PinHostKeys("n1")
-	k, _ = m.HostKeys(ctx, Node{ID: "n1"})
-	require.Empty(t, k)
+	require.Equal(t, "n7", got.ID)
+	require.Equal(t, []ssh.Signer{s}, a.Signers)
 }
 
 func TestTargetFromNodeAndCredentials(t *testing.T) {
@@ -74,11 +75,9 @@ func TestTargetFromNodeAndCredentials(t *testing.T) {
 	}
 }
 
-type failingCreds struct{ *MemoryCredentials }
-
-func (failingCreds) Signers(context.Context, Node) ([]ssh.Signer, error) {
-	return nil, errors.New("secrets store down")
-}
+var failingCreds = CredentialsFunc(func(context.Context, Node) (Auth, error) {
+	return Auth{}, errors.New("secrets store down")
+})
 
 func TestCredentialsUnavailable(t *testing.T) {
 	t.Parallel()
@@ -86,8 +85,10 @@ func TestCredentialsUnavailable(t *testing.T) {
 		name  string
 		creds Credentials
 	}{
-		{"signers fail", failingCreds{NewMemoryCredentials(newSigner(t))}},
-		{"host keys fail", failingHostKeys{NewMemoryCredentials(newSigner(t))}},
+		{"credentials fail", failingCreds},
+		{"no host-key policy", CredentialsFunc(func(context.Context, Node) (Auth, error) {
+			return Auth{Signers: []ssh.Signer{newSigner(t)}}, nil
+		})},
 		{"no signer", NewMemoryCredentials()},
 	}
 	for _, tt := range tests {
@@ -104,11 +105,6 @@ func TestCredentialsUnavailable(t *testing.T) {
 	}
 }
 
-type failingHostKeys struct{ *MemoryCredentials }
-
-func (failingHostKeys) HostKeys(context.Context, Node) ([]ssh.PublicKey, error) {
-	return nil, errors.New("secrets store down")
-}
 
 func TestMemoryNodes(t *testing.T) {
 	t.Parallel()

@@ -7,8 +7,6 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/crypto/ssh"
-
 	"github.com/pressluft/runtime-readiness/readiness"
 	"github.com/pressluft/runtime-readiness/sshexec"
 )
@@ -271,11 +269,9 @@ func (g *Gate) observe(ctx context.Context, n Node, t sshexec.Target) (obs readi
 	return g.cfg.Prober.Observe(ctx, n.ID, t)
 }
 
-// target builds the SSH target of n. Pinned keys are always enforced; a
-// node without any is unknown (ssh_host_key_unknown) unless
-// AcceptNewHostKeys lets the first key be learned. A failure of the
-// Credentials, or no client key at all, is ssh_credentials_unavailable:
-// the node is not dialed.
+// target builds the SSH target of n from its Credentials. A failure of
+// the Credentials, no client key at all, or no host-key policy is
+// ssh_credentials_unavailable: the node is not dialed.
 func (g *Gate) target(ctx context.Context, n Node) (sshexec.Target, *readiness.TransportFailure) {
 	unavailable := func(what string, err error) *readiness.TransportFailure {
 		if err != nil {
@@ -283,23 +279,17 @@ func (g *Gate) target(ctx context.Context, n Node) (sshexec.Target, *readiness.T
 		}
 		return &readiness.TransportFailure{Code: readiness.CodeSSHCredentialsUnavailable, Detail: what}
 	}
-	signers, err := g.cfg.Credentials.Signers(ctx, n)
-	if err != nil {
-		return sshexec.Target{}, unavailable("the node's client keys could not be loaded", err)
-	}
-	if len(signers) == 0 {
+	a, err := g.cfg.Credentials.Auth(ctx, n)
+	switch {
+	case err != nil:
+		return sshexec.Target{}, unavailable("the node's SSH credentials could not be loaded", err)
+	case len(a.Signers) == 0 && !a.UseAgent:
 		return sshexec.Target{}, unavailable("no client key is configured for the node", nil)
+	case a.HostKeys == nil:
+		return sshexec.Target{}, unavailable("no host-key policy is configured for the node", nil)
 	}
-	keys, err := g.cfg.Credentials.HostKeys(ctx, n)
-	if err != nil {
-		return sshexec.Target{}, unavailable("the node's pinned host keys could not be loaded", err)
-	}
-	policy := sshexec.PinnedHostKeys(keys...)
-	if g.cfg.AcceptNewHostKeys && len(keys) == 0 {
-		creds := g.cfg.Credentials
-		policy = sshexec.AcceptNew(nil, func(_ string, key ssh.PublicKey) error {
-			return creds.LearnHostKey(ctx, n, key)
-		})
-	}
-	return sshexec.Target{Host: strings.TrimSpace(n.Host), Port: n.port(), User: n.User, Signers: signers, HostKeys: policy}, nil
+	return sshexec.Target{
+		Host: strings.TrimSpace(n.Host), Port: n.port(), User: n.User,
+		Signers: a.Signers, UseAgent: a.UseAgent, HostKeys: a.HostKeys,
+	}, nil
 }

@@ -41,6 +41,44 @@ type Decision struct {
 	Cached bool
 	// Duration is how long Check took, probe included.
 	Duration time.Duration
+	// Candidates is set on a refusal by Choose: the decision for every
+	// candidate it checked, in the host's order, so the refusal carries
+	// each candidate's reasons. The Decision itself is then the first
+	// candidate's refusal (or, with no candidate at all, a
+	// no_candidate_node refusal with NodeID ""). nil for Check.
+	Candidates []Decision
+}
+
+// Err returns nil when d admits the operation, and a *RefusedError
+// holding d otherwise: the error a host's service returns from its create
+// flow so that its handler can answer 409 (apihttp.WriteRefusal) and its
+// worker can fail the job with JobErrorNodeNotReady.
+func (d Decision) Err() error {
+	if d.Admit {
+		return nil
+	}
+	return &RefusedError{Decision: d}
+}
+
+// JobErrorNodeNotReady is the job error code (pressluft's UPPER_SNAKE job
+// codes) of a job that was admitted but whose node was not ready when the
+// worker re-checked it just before running: the job fails with it and the
+// refusal's summary; it never succeeds.
+const JobErrorNodeNotReady = "NODE_NOT_READY"
+
+// RefusedError is the error of a refused Decision (Decision.Err). Its
+// text is operator-safe: the operation, the node and the report's
+// summary (state and primary reason), never remote output.
+type RefusedError struct {
+	Decision Decision
+}
+
+func (e *RefusedError) Error() string {
+	d := e.Decision
+	if d.NodeID == "" {
+		return "preflight: no node for " + string(d.Operation) + ": " + d.Report.Summary()
+	}
+	return "preflight: node " + d.NodeID + " is not ready for " + string(d.Operation) + ": " + d.Report.Summary()
 }
 
 // Gate decides whether a node may take an operation. It caches

@@ -34,9 +34,9 @@ func (f *fleet) add(t *testing.T, id string, p sshtest.Profile, pin bool) *sshte
 func newFleetGate(t *testing.T, acceptNew bool) (*preflight.Gate, *fleet) {
 	t.Helper()
 	f := &fleet{nodes: preflight.NewMemoryNodes(), creds: preflight.NewMemoryCredentials()}
+	f.creds.SetAcceptNew(acceptNew)
 	g, err := preflight.New(preflight.Config{
 		Nodes: f.nodes, Credentials: f.creds, Prober: &probe.Prober{},
-		AcceptNewHostKeys: acceptNew,
 	})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = g.Close() })

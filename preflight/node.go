@@ -29,8 +29,9 @@ type Node struct {
 	Name string
 	// Lifecycle is the node's provider/provisioning status. "" means
 	// active. Acquiring, provisioning and decommissioned nodes are never
-	// probed; any other value (a host's "unreachable" status, say) is
-	// treated as active and probed, as readiness.Evaluate does.
+	// probed; any other value is treated as active and probed, as
+	// readiness.Evaluate does. HostLifecycle maps pressluft's node
+	// statuses, unreachable included.
 	Lifecycle readiness.Lifecycle
 	// Host is the hostname or IP address to dial, without a port; ""
 	// means the node has no address yet (node_address_missing) and is
@@ -42,6 +43,10 @@ type Node struct {
 	Port int
 	// User is the SSH login user; "" is node_config_invalid.
 	User string
+	// KeyFile is the path of the node's SSH private key file as the node
+	// record names it (pressluft's ssh_private_key_path), for
+	// FileCredentials; "" means none. The gate never reads it itself.
+	KeyFile string
 	// IsLocal marks the control plane's own host. It changes nothing
 	// about how the node is probed.
 	IsLocal bool
@@ -77,6 +82,44 @@ func (n Node) configProblem() string {
 func hostHasPort(host string) bool {
 	_, _, err := net.SplitHostPort(host)
 	return err == nil
+}
+
+// PendingHost is the placeholder host pressluft stores for a node whose
+// provider has not handed it over yet.
+const PendingHost = "pending.provider"
+
+// HostLifecycle maps a pressluft node record's status and host to the
+// lifecycle the gate decides by:
+//
+//	status          host               lifecycle       probed
+//	active          PendingHost        acquiring       no  (pending, node_acquiring)
+//	active          anything else      active          yes
+//	provisioning    any                provisioning    no  (pending, node_provisioning)
+//	unreachable     any                active          yes
+//	decommissioned  any                decommissioned  no  (not_ready, node_decommissioned)
+//	"" or unknown   any                active          yes
+//
+// unreachable is the host's own verdict from an earlier failure (a job
+// that could not connect, say); the probe, not the stale flag, decides:
+// a node that answers again is ready again, and one that still does not
+// gets the probe's precise reason (ssh_unreachable, ssh_auth_failed, ...)
+// instead of a generic one. An unknown status is probed too rather than
+// refused blind: the probe is the authority on what a node can take.
+// Status and host are compared case-insensitively, without surrounding
+// spaces.
+func HostLifecycle(status, host string) readiness.Lifecycle {
+	switch strings.ToLower(strings.TrimSpace(status)) {
+	case "provisioning":
+		return readiness.LifecycleProvisioning
+	case "decommissioned":
+		return readiness.LifecycleDecommissioned
+	case "acquiring":
+		return readiness.LifecycleAcquiring
+	}
+	if strings.EqualFold(strings.TrimSpace(host), PendingHost) {
+		return readiness.LifecycleAcquiring
+	}
+	return readiness.LifecycleActive
 }
 
 func (n Node) hasAddress() bool { return strings.TrimSpace(n.Host) != "" }

@@ -178,6 +178,12 @@ var registry = []CodeInfo{
 		Message:     "sudo refused for a reason it did not state in a way the probe recognises.",
 		Remediation: "Log in as USER and run sudo -n true to see sudo's own message. Common causes: a syntax error in sudoers (sudo visudo -c), a locked or expired account (sudo passwd -S USER; sudo chage -l USER), or a PAM account failure (sudo journalctl -t sudo).",
 	},
+	{
+		Code: CodeNoCandidateNode, Prerequisite: PrereqLifecycle, State: StateNotReady,
+		Severity: SeverityBlocking, Retryable: false,
+		Message:     "There is no node this operation could run on.",
+		Remediation: "Add a node for this operation (or wait for one the provider is acquiring to become ready), then retry.",
+	},
 }
 
 // Registry returns a copy of every reason code with its metadata, in

@@ -163,3 +163,26 @@ func newReason(c Code, p Policy, component, observed, required, user string) Rea
 		Required:     required,
 	}
 }
+
+// NoCandidate is the report of an operation that had no node to run on
+// at all: not_ready with no_candidate_node, as one failed "candidates"
+// check. It is blocking under every policy.
+func NoCandidate(op Operation, at time.Time) Report {
+	info, _ := Lookup(CodeNoCandidateNode)
+	return Report{
+		Operation: string(op),
+		CheckedAt: at.UTC(),
+		Transport: TransportSSH,
+		State:     StateNotReady,
+		Reasons: []Reason{{
+			Code: CodeNoCandidateNode, Prerequisite: PrereqLifecycle,
+			Message: info.Message, Remediation: info.Remediation,
+			Severity: SeverityBlocking, Retryable: info.Retryable,
+		}},
+		Checks: []Check{{
+			Name: "candidates", Prerequisite: PrereqLifecycle, Status: CheckFail,
+			Code: CodeNoCandidateNode, Required: "at least one node",
+		}},
+		PrimaryReason: CodeNoCandidateNode,
+	}
+}

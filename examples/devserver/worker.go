@@ -275,16 +275,12 @@ func (w *worker) target(ctx context.Context, nodeID string) (sshexec.Target, err
 	if err != nil {
 		return sshexec.Target{}, err
 	}
-	signers, err := w.creds.Signers(ctx, n)
-	if err != nil {
-		return sshexec.Target{}, err
-	}
-	keys, err := w.creds.HostKeys(ctx, n)
+	a, err := w.creds.Auth(ctx, n)
 	if err != nil {
 		return sshexec.Target{}, err
 	}
 	return sshexec.Target{
 		Host: n.Host, Port: n.Port, User: n.User,
-		Signers: signers, HostKeys: sshexec.PinnedHostKeys(keys...),
+		Signers: a.Signers, UseAgent: a.UseAgent, HostKeys: a.HostKeys,
 	}, nil
 }

@@ -166,9 +166,10 @@ func TestAcceptNewPersistsAndPins(t *testing.T) {
 	// The gate, trust on first use.
 	px.SetUpstream(a.Addr())
 	creds := preflight.NewMemoryCredentials(a.ClientSigner(), b.ClientSigner())
+	creds.SetAcceptNew(true)
 	nodes := preflight.NewMemoryNodes(preflight.Node{ID: "n1", Name: "web-1", Host: "127.0.0.1", Port: px.Port(), User: sshtest.DefaultUser})
 	g, err := preflight.New(preflight.Config{
-		Nodes: nodes, Credentials: creds, AcceptNewHostKeys: true,
+		Nodes: nodes, Credentials: creds,
 		Prober: &probe.Prober{Client: &sshexec.Client{Timeout: 5 * time.Second}},
 	})
 	require.NoError(t, err)
