@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"sync"
 
 	"github.com/pressluft/runtime-readiness/contracts"
+	"github.com/pressluft/runtime-readiness/preflight"
 )
 
 // The API error codes (contracts.ApiErrorCode); append-only.
@@ -20,18 +22,61 @@ const (
 	CodeMethodNotAllowed = string(contracts.ApiErrorCodeMethodNotAllowed)
 	CodeNotImplemented   = string(contracts.ApiErrorCodeNotImplemented)
 	CodeInternalError    = string(contracts.ApiErrorCodeInternalError)
+	CodeForbidden        = string(contracts.ApiErrorCodeForbidden)
 )
 
-// JobErrorNodeNotReady is the job error code of a job that was admitted
-// but found its node not ready when it was about to run.
-const JobErrorNodeNotReady = "NODE_NOT_READY"
+// JobErrorNodeNotReady is preflight.JobErrorNodeNotReady, the job error
+// code of a job whose node was not ready when the worker re-checked it.
+const JobErrorNodeNotReady = preflight.JobErrorNodeNotReady
 
 // WriteError writes the project's error shape, {"code": ..., "message": ...},
-// with the given status. Host handlers use it too, so every error a client
-// sees has one shape. message must be operator-safe: never raw remote
+// with the given status. message must be operator-safe: never raw remote
 // output or an internal error's text.
 func WriteError(w http.ResponseWriter, status int, code, message string) {
 	writeJSON(w, status, contracts.Error{Code: contracts.ApiErrorCode(code), Message: message})
+}
+
+// WriteRefusal writes the default refusal of a create: 409
+// node_not_ready with the node, its full readiness report and, when the
+// gate chose among several candidates (preflight.Gate.Choose), each
+// candidate's refusal; Retry-After when every blocking reason may clear
+// by itself. A host with a seam of its own calls it from its handler
+// when its service returns a *preflight.RefusedError. It writes nothing
+// useful for an admitted decision: call it for refusals only.
+func WriteRefusal(w http.ResponseWriter, d preflight.Decision) {
+	if d.Report.Retryable() {
+		w.Header().Set("Retry-After", RetryAfterSeconds)
+	}
+	body := contracts.NodeNotReady{
+		Code:      contracts.NodeNotReadyCodeNodeNotReady,
+		Message:   RefusalMessage(d),
+		NodeId:    d.NodeID,
+		Readiness: d.Report,
+	}
+	if len(d.Candidates) > 1 {
+		cs := make([]contracts.CandidateRefusal, len(d.Candidates))
+		for i, c := range d.Candidates {
+			cs[i] = contracts.CandidateRefusal{NodeId: c.NodeID, Readiness: c.Report}
+		}
+		body.Candidates = &cs
+	}
+	writeJSON(w, http.StatusConflict, body)
+}
+
+// RefusalMessage is the one-line, operator-safe message of a refusal:
+// "node is not ready for site_create: not_ready: sudo_password_required",
+// "no node is ready for site_create: ... (3 candidates)" when several
+// candidates were refused, "no node is available for site_create" when
+// there was none. A RefuseFunc that writes a flat error body uses it.
+func RefusalMessage(d preflight.Decision) string {
+	op := string(d.Operation)
+	switch {
+	case d.NodeID == "":
+		return "no node is available for " + op
+	case len(d.Candidates) > 1:
+		return "no node is ready for " + op + ": first candidate " + d.Report.Summary() + " (" + strconv.Itoa(len(d.Candidates)) + " candidates)"
+	}
+	return "node is not ready for " + op + ": " + d.Report.Summary()
 }
 
 var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}

@@ -7,20 +7,26 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/pressluft/runtime-readiness/contracts"
 	"github.com/pressluft/runtime-readiness/preflight"
 	"github.com/pressluft/runtime-readiness/readiness"
 )
 
-// Guard returns middleware that runs the readiness preflight on exactly two
-// routes, POST /api/sites (site_create) and
-// POST /api/sites/{id}/environments (env_create), and passes every other
-// request to next untouched. A refused create is answered 409
-// node_not_ready before next runs; an admitted one reaches next with its
-// body byte for byte and the Decision in its context (DecisionFrom). See
-// the package doc for the full behaviour. Guard panics if cfg.Gate is nil.
-func Guard(cfg Config) func(http.Handler) http.Handler {
-	c := cfg.withDefaults("Guard")
+// Guard returns middleware for a host without a readiness seam in its own
+// service: it runs the preflight on exactly two routes, POST /sites
+// (site_create) and POST /sites/{id}/environments (env_create), below
+// cfg.Prefix, and passes every other request to next untouched.
+//
+// Mount it where the host's authentication has already run (inside the
+// API router, after its auth middleware), so that an anonymous request
+// never causes a probe. On a guarded route Guard reads the body, calls
+// Validate (the host's 400 for an invalid create, and no probe), asks
+// Candidates for the nodes, and decides with Gate.Choose. A refusal is
+// answered by Refuse before next runs, so no job is written; an admitted
+// request reaches next with its body byte for byte and the Decision in
+// its context (DecisionFrom). Guard panics if cfg.Gate or cfg.Candidates
+// is nil, or cfg.Prefix is malformed.
+func Guard(cfg GuardConfig) func(http.Handler) http.Handler {
+	c := cfg.withDefaults()
 	return func(next http.Handler) http.Handler {
 		return &guard{cfg: c, next: next}
 	}
@@ -59,41 +65,45 @@ type bodyReader struct{ bytes.Reader }
 func (*bodyReader) Close() error { return nil }
 
 type guard struct {
-	cfg  Config
+	cfg  GuardConfig
 	next http.Handler
 }
 
 func (g *guard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	op, siteID, ok := guardedRoute(r)
+	op, siteID, ok := guardedRoute(r, g.cfg.Prefix)
 	if !ok {
 		g.next.ServeHTTP(w, r)
 		return
 	}
-	g.serveGuarded(w, r, op, siteID)
+	g.serveGuarded(w, r, Request{Operation: op, SiteID: siteID})
 }
 
-// guardedRoute matches the two guarded routes the way a Go 1.22 ServeMux
-// matches "POST /api/sites" and "POST /api/sites/{id}/environments": on
-// the escaped path, segment by segment, each segment unescaped, so
-// "/api/%73ites" is guarded exactly when the host's mux would route it to
-// its create handler.
-func guardedRoute(r *http.Request) (op readiness.Operation, siteID string, ok bool) {
+// guardedRoute matches the two guarded routes below prefix the way a Go
+// 1.22 ServeMux matches "POST {prefix}/sites" and
+// "POST {prefix}/sites/{id}/environments": on the escaped path, segment
+// by segment, each segment unescaped, so "/%73ites" is guarded exactly
+// when the host's mux would route it to its create handler.
+func guardedRoute(r *http.Request, prefix string) (op readiness.Operation, siteID string, ok bool) {
 	if r.Method != http.MethodPost || r.URL == nil {
 		return "", "", false
 	}
 	p := r.URL.EscapedPath()
-	if p == "/api/sites" {
+	if strings.IndexByte(p, '%') >= 0 {
+		return escapedRoute(p, prefix)
+	}
+	rest, found := strings.CutPrefix(p, prefix)
+	if !found {
+		return "", "", false
+	}
+	if rest == "/sites" {
 		return readiness.OperationSiteCreate, "", true
 	}
-	rest, found := strings.CutPrefix(p, "/api/sites/")
+	rest, found = strings.CutPrefix(rest, "/sites/")
 	if !found {
-		if strings.IndexByte(p, '%') >= 0 {
-			return escapedRoute(p)
-		}
 		return "", "", false
 	}
 	id, tail, found := strings.Cut(rest, "/")
-	if !found || unescapeSegment(tail) != "environments" {
+	if !found || tail != "environments" {
 		return "", "", false
 	}
 	return siteIDRoute(id)
@@ -110,55 +120,78 @@ func siteIDRoute(seg string) (readiness.Operation, string, bool) {
 	return readiness.OperationEnvCreate, id, true
 }
 
-// escapedRoute matches a path whose first segments carry escapes.
-func escapedRoute(p string) (readiness.Operation, string, bool) {
+// escapedRoute matches a path that carries escapes, segment by segment.
+func escapedRoute(p, prefix string) (readiness.Operation, string, bool) {
 	segs := strings.Split(p, "/")
-	if len(segs) < 3 || segs[0] != "" || unescapeSegment(segs[1]) != "api" || unescapeSegment(segs[2]) != "sites" {
+	var pre []string
+	if prefix != "" {
+		pre = strings.Split(prefix, "/")[1:]
+	}
+	if len(segs) < 2+len(pre) || segs[0] != "" {
+		return "", "", false
+	}
+	for i, want := range pre {
+		if unescapeSegment(segs[1+i]) != want {
+			return "", "", false
+		}
+	}
+	segs = segs[1+len(pre):] // "sites", ...
+	if unescapeSegment(segs[0]) != "sites" {
 		return "", "", false
 	}
 	switch {
-	case len(segs) == 3:
+	case len(segs) == 1:
 		return readiness.OperationSiteCreate, "", true
-	case len(segs) == 5 && unescapeSegment(segs[4]) == "environments":
-		return siteIDRoute(segs[3])
+	case len(segs) == 3 && unescapeSegment(segs[2]) == "environments":
+		return siteIDRoute(segs[1])
 	}
 	return "", "", false
 }
 
-func (g *guard) serveGuarded(w http.ResponseWriter, r *http.Request, op readiness.Operation, siteID string) {
+func (g *guard) serveGuarded(w http.ResponseWriter, r *http.Request, req Request) {
 	ctx := r.Context()
 	body, err := readBody(r, g.cfg.MaxBodyBytes)
 	if err != nil {
-		g.bodyError(w, err)
+		if errors.Is(err, errTooLarge) {
+			g.cfg.Error(w, http.StatusRequestEntityTooLarge, CodePayloadTooLarge, tooLargeMessage(g.cfg.MaxBodyBytes))
+		} else {
+			g.cfg.Error(w, http.StatusBadRequest, CodeBadRequest, "could not read the request body")
+		}
 		return
 	}
-	nodeID, given, msg := bodyNodeID(body)
-	if msg != "" {
-		WriteError(w, http.StatusBadRequest, CodeBadRequest, msg)
-		return
-	}
-	if !given || op == readiness.OperationEnvCreate {
-		var status int
-		nodeID, status, msg = g.implicitNode(ctx, op, siteID, nodeID, given)
-		if status != 0 {
-			WriteError(w, status, codeFor(status), msg)
+	req.Body = body
+	// The host's own view of the request goes first: an invalid create
+	// is the host's 400 and never causes a probe.
+	if g.cfg.Validate != nil {
+		if !g.cfg.Validate(w, r, req) {
 			return
 		}
+	} else if !isObject(body) || !validJSON(body) {
+		g.cfg.Error(w, http.StatusBadRequest, CodeBadRequest, "request body must be a JSON object")
+		return
 	}
-	d, err := g.cfg.Gate.Check(ctx, op, nodeID)
+	candidates, err := g.cfg.Candidates(r, req)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		g.cfg.Error(w, http.StatusNotFound, CodeNotFound, "not found")
+		return
+	case errors.Is(err, ErrInvalid):
+		g.cfg.Error(w, http.StatusBadRequest, CodeBadRequest, err.Error())
+		return
+	case err != nil:
+		g.internal(w, r, "candidates", err, "operation", string(req.Operation))
+		return
+	}
+	d, err := g.cfg.Gate.Choose(ctx, req.Operation, candidates)
 	if err != nil {
-		if errors.Is(err, preflight.ErrNodeNotFound) {
-			WriteError(w, http.StatusNotFound, CodeNotFound, "node not found")
-			return
-		}
-		g.internal(w, "readiness check failed", err, "operation", string(op), "node", nodeID)
+		g.internal(w, r, "readiness check failed", err, "operation", string(req.Operation))
 		return
 	}
 	if g.cfg.OnDecision != nil {
 		g.cfg.OnDecision(r, d)
 	}
 	if !d.Admit {
-		refuse(w, d)
+		g.cfg.Refuse(w, r, d)
 		return
 	}
 	r = r.WithContext(&decisionCtx{Context: ctx, d: d})
@@ -168,75 +201,38 @@ func (g *guard) serveGuarded(w http.ResponseWriter, r *http.Request, op readines
 	g.next.ServeHTTP(w, r)
 }
 
-// implicitNode finds the node a create targets when the body does not
-// name it (site_create: DefaultNode), and checks the site of an
-// env_create (its node unless the body named one). It returns the node id,
-// or a non-zero status with a client-safe message.
-func (g *guard) implicitNode(ctx context.Context, op readiness.Operation, siteID, bodyNode string, given bool) (string, int, string) {
-	if op == readiness.OperationSiteCreate {
-		if g.cfg.DefaultNode == nil {
-			return "", http.StatusBadRequest, "node_id is required"
-		}
-		id, err := g.cfg.DefaultNode(ctx)
+func (g *guard) internal(w http.ResponseWriter, r *http.Request, what string, err error, attrs ...any) {
+	g.cfg.Logger.ErrorContext(r.Context(), "apihttp: "+what, append(attrs, "error", err)...)
+	g.cfg.Error(w, http.StatusInternalServerError, CodeInternalError, "internal error")
+}
+
+// NodeIDField returns a CandidatesFunc that reads the body's node_id
+// member as encoding/json would: a non-empty string names the one
+// candidate; absent or null asks fallback (nil fallback: no candidate,
+// a no_candidate_node refusal); anything else is 400 bad_request.
+func NodeIDField(fallback CandidatesFunc) CandidatesFunc {
+	return func(r *http.Request, req Request) ([]string, error) {
+		id, given, msg := bodyNodeID(req.Body)
 		switch {
-		case errors.Is(err, ErrNotFound) || errors.Is(err, preflight.ErrNodeNotFound):
-			return "", http.StatusBadRequest, "node_id is required: there is no default node"
-		case err != nil:
-			g.cfg.Logger.ErrorContext(ctx, "apihttp: default node", "error", err)
-			return "", http.StatusInternalServerError, "internal error"
+		case msg != "":
+			return nil, invalid(msg)
+		case given:
+			return []string{id}, nil
+		case fallback != nil:
+			return fallback(r, req)
 		}
-		return id, 0, ""
+		return nil, nil
 	}
-	if g.cfg.Sites == nil {
-		if given {
-			return bodyNode, 0, ""
-		}
-		g.cfg.Logger.ErrorContext(ctx, "apihttp: Config.Sites is nil; environments create needs node_id in its body", "site", siteID)
-		return "", http.StatusInternalServerError, "internal error"
-	}
-	id, err := g.cfg.Sites.SiteNode(ctx, siteID)
-	switch {
-	case errors.Is(err, ErrNotFound):
-		return "", http.StatusNotFound, "site not found"
-	case err != nil:
-		g.cfg.Logger.ErrorContext(ctx, "apihttp: site node", "site", siteID, "error", err)
-		return "", http.StatusInternalServerError, "internal error"
-	}
-	if given {
-		return bodyNode, 0, ""
-	}
-	return id, 0, ""
 }
 
-// refuse answers a refused create: 409 with the report, and Retry-After
-// when every blocking reason may clear by itself.
-func refuse(w http.ResponseWriter, d preflight.Decision) {
-	if d.Report.Retryable() {
-		w.Header().Set("Retry-After", RetryAfterSeconds)
-	}
-	writeJSON(w, http.StatusConflict, contracts.NodeNotReady{
-		Code:      contracts.NodeNotReadyCodeNodeNotReady,
-		Message:   "node is not ready for " + string(d.Operation) + ": " + d.Report.Summary(),
-		NodeId:    d.NodeID,
-		Readiness: d.Report,
-	})
-}
+type invalidError string
 
-func (g *guard) bodyError(w http.ResponseWriter, err error) {
-	if errors.Is(err, errTooLarge) {
-		WriteError(w, http.StatusRequestEntityTooLarge, CodePayloadTooLarge, tooLargeMessage(g.cfg.MaxBodyBytes))
-		return
-	}
-	WriteError(w, http.StatusBadRequest, CodeBadRequest, "could not read the request body")
-}
+func (e invalidError) Error() string      { return string(e) }
+func (invalidError) Is(target error) bool { return target == ErrInvalid }
 
-func (g *guard) internal(w http.ResponseWriter, what string, err error, attrs ...any) {
-	g.cfg.Logger.Error("apihttp: "+what, append(attrs, "error", err)...)
-	WriteError(w, http.StatusInternalServerError, CodeInternalError, "internal error")
-}
+func invalid(msg string) error { return invalidError(msg) }
 
-// isObject reports whether body's first non-space byte opens an object;
-// json.Unmarshal checks the rest.
+// isObject reports whether body's first non-space byte opens an object.
 func isObject(body []byte) bool {
 	for _, c := range body {
 		switch c {

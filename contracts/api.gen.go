@@ -15,6 +15,7 @@ import (
 const (
 	ApiErrorCodeBadRequest       ApiErrorCode = "bad_request"
 	ApiErrorCodeConflict         ApiErrorCode = "conflict"
+	ApiErrorCodeForbidden        ApiErrorCode = "forbidden"
 	ApiErrorCodeInternalError    ApiErrorCode = "internal_error"
 	ApiErrorCodeMethodNotAllowed ApiErrorCode = "method_not_allowed"
 	ApiErrorCodeNodeNotReady     ApiErrorCode = "node_not_ready"
@@ -30,6 +31,8 @@ func (e ApiErrorCode) Valid() bool {
 	case ApiErrorCodeBadRequest:
 		return true
 	case ApiErrorCodeConflict:
+		return true
+	case ApiErrorCodeForbidden:
 		return true
 	case ApiErrorCodeInternalError:
 		return true
@@ -274,6 +277,7 @@ func (e ReadinessState) Valid() bool {
 
 // Defines values for ReasonCode.
 const (
+	ReasonCodeNoCandidateNode           ReasonCode = "no_candidate_node"
 	ReasonCodeNodeAcquiring             ReasonCode = "node_acquiring"
 	ReasonCodeNodeAddressMissing        ReasonCode = "node_address_missing"
 	ReasonCodeNodeConfigInvalid         ReasonCode = "node_config_invalid"
@@ -308,6 +312,8 @@ const (
 // Valid indicates whether the value is a known member of the ReasonCode enum.
 func (e ReasonCode) Valid() bool {
 	switch e {
+	case ReasonCodeNoCandidateNode:
+		return true
 	case ReasonCodeNodeAcquiring:
 		return true
 	case ReasonCodeNodeAddressMissing:
@@ -391,6 +397,14 @@ func (e Severity) Valid() bool {
 
 // ApiErrorCode Stable API error codes (append-only, lower_snake). See docs/error-codes.md.
 type ApiErrorCode string
+
+// CandidateRefusal One candidate node's refusal.
+type CandidateRefusal struct {
+	NodeId string `json:"node_id"`
+
+	// Readiness The outcome of one readiness evaluation (Go type readiness.Report).
+	Readiness ReadinessReport `json:"readiness"`
+}
 
 // Check defines model for Check.
 type Check = readiness.Check
@@ -511,11 +525,17 @@ type NodeAccepted struct {
 
 // NodeNotReady The refusal of a create whose node is not ready. No job was queued.
 type NodeNotReady struct {
-	Code NodeNotReadyCode `json:"code"`
+	// Candidates When the server chose among several candidate nodes and none
+	// was admitted: every candidate's refusal, in the server's order.
+	// The top-level node_id and readiness are the first candidate's.
+	Candidates *[]CandidateRefusal `json:"candidates,omitempty"`
+	Code       NodeNotReadyCode    `json:"code"`
 
 	// Message One line, e.g. "node is not ready for site_create: not_ready: sudo_password_required".
 	Message string `json:"message"`
-	NodeId  string `json:"node_id"`
+
+	// NodeId The node refused; empty when there was no candidate node at all (no_candidate_node).
+	NodeId string `json:"node_id"`
 
 	// Readiness The outcome of one readiness evaluation (Go type readiness.Report).
 	Readiness ReadinessReport `json:"readiness"`
@@ -616,6 +636,9 @@ type IdPathParam = string
 
 // BadRequest defines model for BadRequest.
 type BadRequest = Error
+
+// Forbidden defines model for Forbidden.
+type Forbidden = Error
 
 // InternalError defines model for InternalError.
 type InternalError = Error
