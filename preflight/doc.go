@@ -1,15 +1,32 @@
 // Package preflight is the readiness gate pressluft's create flows call
 // before they enqueue work on a node: Gate.Check answers "may site_create
 // (or env_create) run on this node now?" with a Decision that carries the
-// readiness.Report it rests on.
+// readiness.Report it rests on, and Gate.Choose answers "on which of
+// these nodes, in my order, may it run?".
 //
 // Dependencies point one way: preflight -> probe -> sshexec, and all of
 // them -> readiness. This package defines the small interfaces it
-// consumes: NodeSource (the node records), Credentials (client keys and
-// pinned host keys) and Prober (satisfied by *probe.Prober). MemoryNodes
-// and MemoryCredentials implement the first two in memory for tests and
-// examples. The control plane's own host is a node like any other
+// consumes: NodeSource (the node records; Records adapts a host's own
+// store), Credentials (a node's client keys and host-key policy;
+// FileCredentials reads the key file a record names) and Prober
+// (satisfied by *probe.Prober). MemoryNodes and MemoryCredentials
+// implement the first two in memory for tests and examples, and
+// preflight/preflighttest stands in for the SSH side in a host's own
+// tests. The control plane's own host is a node like any other
 // (Node.IsLocal) and is probed over SSH to its address.
+//
+// # The seam
+//
+// A host calls the gate from its own service, in this order:
+// authenticate, validate, check readiness, enqueue. The service validates
+// the request itself (an invalid request never causes a probe), then
+// calls Check for a known node or Choose for its candidates, and
+// enqueues only when the Decision admits; Decision.Err turns a refusal
+// into a *RefusedError its handler answers with 409
+// (apihttp.WriteRefusal, or its own error shape). The worker calls Check
+// again just before it runs the job and fails it with
+// JobErrorNodeNotReady when the node stopped being ready; such a job
+// never succeeds. docs/embedding.md walks through it.
 //
 // # Zero values
 //
@@ -24,11 +41,13 @@
 //
 // A node that is acquiring or provisioning (pending), decommissioned, has
 // no address (node_address_missing) or has an unusable SSH user, port or
-// host (node_config_invalid) is decided from its record without a probe.
-// A node whose keys the Credentials cannot supply is not dialed:
-// ssh_credentials_unavailable. A host key that is not pinned is
-// ssh_host_key_unknown unless Config.AcceptNewHostKeys trusts it on first
-// use and records it with Credentials.LearnHostKey.
+// host (node_config_invalid) is decided from its record without a probe;
+// HostLifecycle maps pressluft's statuses (unreachable is probed). A node
+// whose keys or host-key policy the Credentials cannot supply is not
+// dialed: ssh_credentials_unavailable. Host keys are verified by the
+// policy Credentials returns: pinned keys, a known_hosts file, or
+// accept-new persisted to a known_hosts file (sshexec.OpenKnownHosts),
+// so a key learned on first contact is still pinned after a restart.
 //
 // # Caching
 //
@@ -86,7 +105,9 @@
 // # Observer and panics
 //
 // Config.Observer runs synchronously once per Check decision (not for
-// Refresh or Report) and delays Check by whatever it costs: keep it cheap.
+// Refresh or Report; Choose reports each candidate it waited for, and a
+// no_candidate_node refusal) and delays Check by whatever it costs: keep
+// it cheap.
 // A panic in the Observer is recovered and logged. A panic in the Prober
 // is recovered too and becomes a probe_output_invalid observation of that
 // node ("the prober failed internally"); the server keeps running.

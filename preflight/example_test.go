@@ -3,7 +3,9 @@ package preflight_test
 import (
 	"context"
 	"crypto/ed25519"
+	"errors"
 	"fmt"
+	"sync/atomic"
 
 	"golang.org/x/crypto/ssh"
 
@@ -14,10 +16,10 @@ import (
 
 // cannedProber stands in for *probe.Prober: it reports a node where every
 // baseline component is in place but sudo asks for a password.
-type cannedProber struct{ calls int }
+type cannedProber struct{ calls atomic.Int64 }
 
 func (p *cannedProber) Observe(_ context.Context, nodeID string, t sshexec.Target) readiness.Observation {
-	p.calls++
+	p.calls.Add(1)
 	f := &readiness.Facts{
 		ScriptVersion: 1,
 		OS:            readiness.OSRelease{ID: "ubuntu", VersionID: "24.04"},
@@ -62,7 +64,7 @@ func Example() {
 
 	// A second check, for another operation, reuses the observation.
 	d, _ = gate.Check(ctx, readiness.OperationEnvCreate, "web-1")
-	fmt.Println("cached:", d.Cached, "probes:", prober.calls)
+	fmt.Println("cached:", d.Cached, "probes:", prober.calls.Load())
 
 	// A node still being provisioned is not probed at all.
 	d, _ = gate.Check(ctx, readiness.OperationSiteCreate, "web-2")
@@ -75,4 +77,64 @@ func Example() {
 	// cached: true probes: 1
 	// audit: site_create on web-2 admit=false would_refuse=true
 	// pending: node_provisioning
+}
+
+// siteService is a host's own create flow: it validates, asks the gate
+// (the seam), and only then enqueues.
+type siteService struct {
+	gate    *preflight.Gate
+	enqueue func(nodeID string) string
+}
+
+var errInvalid = errors.New("invalid site")
+
+func (s *siteService) Create(ctx context.Context, name string, candidates []string) (string, error) {
+	if name == "" {
+		return "", errInvalid // validated first: an invalid request causes no probe
+	}
+	d, err := s.gate.Choose(ctx, readiness.OperationSiteCreate, candidates)
+	if err != nil {
+		return "", err
+	}
+	if err := d.Err(); err != nil {
+		return "", err // *preflight.RefusedError: the handler answers 409, no job is queued
+	}
+	return s.enqueue(d.NodeID), nil
+}
+
+// The seam: a host's service calls the gate after it has validated the
+// request and before it enqueues. The handler maps a *RefusedError to its
+// 409 (apihttp.WriteRefusal, or its own error shape).
+func ExampleGate_Choose() {
+	nodes := preflight.NewMemoryNodes(
+		preflight.Node{ID: "web-1", Host: "203.0.113.10", User: "pressluft"},
+		preflight.Node{ID: "web-2", Host: "203.0.113.11", User: "pressluft"},
+	)
+	prober := &cannedProber{}
+	gate, err := preflight.New(preflight.Config{Nodes: nodes, Credentials: preflight.NewMemoryCredentials(controlPlaneKey), Prober: prober})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer gate.Close()
+	jobs := 0
+	svc := &siteService{gate: gate, enqueue: func(string) string { jobs++; return "job-1" }}
+	ctx := context.Background()
+
+	_, err = svc.Create(ctx, "", []string{"web-1", "web-2"})
+	fmt.Println(err, "probes:", prober.calls.Load())
+
+	_, err = svc.Create(ctx, "Blog", []string{"web-1", "web-2"})
+	var refused *preflight.RefusedError
+	if errors.As(err, &refused) {
+		for _, c := range refused.Decision.Candidates {
+			fmt.Println(c.NodeID, c.Report.Summary())
+		}
+	}
+	fmt.Println("jobs:", jobs, "probes:", prober.calls.Load())
+	// Output:
+	// invalid site probes: 0
+	// web-1 not_ready: sudo_password_required
+	// web-2 not_ready: sudo_password_required
+	// jobs: 0 probes: 2
 }
