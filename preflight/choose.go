@@ -22,7 +22,10 @@ const chooseWindow = 8
 // finish under the gate) and their decisions are not reported to the
 // Observer.
 //
-// The returned Decision is the admitted candidate's. When none is
+// The returned Decision is the admitted candidate's. A candidate that is
+// ready is preferred to one admitted only in warn mode (ModeWarn,
+// CodeModes): the first ready one wins, and the first warn-mode
+// admission is taken only when no candidate is ready. When none is
 // admitted it is the first candidate's refusal, with Candidates holding
 // every candidate's decision in order; with no candidate at all it is a
 // no_candidate_node refusal (NodeID "", never admitted, even in warn
@@ -69,7 +72,10 @@ func (g *Gate) Choose(ctx context.Context, op readiness.Operation, candidates []
 	for ; next < len(candidates) && next < chooseWindow; next++ {
 		start(next)
 	}
-	var refused []Decision
+	var (
+		refused []Decision
+		warned  *Decision // the first candidate admitted only in warn mode
+	)
 	for i := range candidates {
 		res := <-results[i]
 		if next < len(candidates) {
@@ -81,10 +87,18 @@ func (g *Gate) Choose(ctx context.Context, op readiness.Operation, candidates []
 			continue
 		case res.err != nil:
 			return Decision{}, res.err
-		case res.d.Admit:
+		case res.d.Admit && !res.d.WouldRefuse:
 			return res.d, nil
+		case res.d.Admit:
+			if warned == nil {
+				warned = &res.d
+			}
+			continue
 		}
 		refused = append(refused, res.d)
+	}
+	if warned != nil {
+		return *warned, nil
 	}
 	if len(refused) == 0 {
 		return g.noCandidate(op), nil

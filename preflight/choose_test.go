@@ -161,3 +161,19 @@ func TestDecisionErr(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, d.Err())
 }
+
+// TestChoosePrefersReadyToWarned: in warn mode a not-ready candidate is
+// admitted only when no candidate is ready.
+func TestChoosePrefersReadyToWarned(t *testing.T) {
+	t.Parallel()
+	f := chooseFixture(t, func(c *Config) { c.Mode = ModeWarn })
+	d, err := f.gate.Choose(ctx, readiness.OperationSiteCreate, []string{"a", "c", "d"})
+	require.NoError(t, err)
+	require.Equal(t, "d", d.NodeID, "the ready candidate, not the first warn-mode admission")
+	require.False(t, d.WouldRefuse)
+
+	d, err = f.gate.Choose(ctx, readiness.OperationSiteCreate, []string{"c", "a"})
+	require.NoError(t, err)
+	require.Equal(t, "c", d.NodeID, "none ready: the first warn-mode admission")
+	require.True(t, d.Admit && d.WouldRefuse)
+}
