@@ -12,6 +12,7 @@ import (
 
 	"github.com/pressluft/runtime-readiness/preflight"
 	"github.com/pressluft/runtime-readiness/readiness"
+	"github.com/pressluft/runtime-readiness/sshexec"
 	"github.com/pressluft/runtime-readiness/sshexec/sshtest"
 )
 
@@ -49,18 +50,53 @@ type FleetEntry struct {
 }
 
 // fleet owns the in-process fake nodes (default fleet and simulated
-// provider acquisitions) and the credentials of every node.
+// provider acquisitions) and the credentials of every node: the fake
+// nodes' keys in memory, and for the real nodes of a -nodes file the key
+// file their record names and the host keys the file pins.
 type fleet struct {
 	creds *preflight.MemoryCredentials
+	files *preflight.FileCredentials
 
 	mu      sync.Mutex
 	fakes   map[string]*sshtest.Node // by node id
+	pins    map[string][]ssh.PublicKey
 	entries []FleetEntry
 	closed  bool
 }
 
-func newFleet() *fleet {
-	return &fleet{creds: preflight.NewMemoryCredentials(), fakes: map[string]*sshtest.Node{}}
+// newFleet returns an empty fleet; passphrase decrypts the real nodes'
+// key files (nil: they are not encrypted).
+func newFleet(passphrase []byte) *fleet {
+	f := &fleet{
+		creds: preflight.NewMemoryCredentials(),
+		fakes: map[string]*sshtest.Node{}, pins: map[string][]ssh.PublicKey{},
+	}
+	f.files = &preflight.FileCredentials{HostKeys: f.pinnedHostKeys}
+	if passphrase != nil {
+		f.files.Passphrase = func(string) ([]byte, error) { return passphrase, nil }
+	}
+	return f
+}
+
+// credentials is the Credentials of every node: FileCredentials for a
+// node whose record names a key file (a real node), the in-memory keys
+// otherwise (a fake node).
+func (f *fleet) credentials() preflight.Credentials {
+	return preflight.CredentialsFunc(func(ctx context.Context, n preflight.Node) (preflight.Auth, error) {
+		if n.KeyFile != "" {
+			return f.files.Auth(ctx, n)
+		}
+		return f.creds.Auth(ctx, n)
+	})
+}
+
+// pinnedHostKeys is the host-key policy of a real node: the keys its
+// -nodes entry pins (host_key, or its known_hosts_file's entries). A node
+// with none pinned fails closed (ssh_host_key_unknown).
+func (f *fleet) pinnedHostKeys(_ context.Context, n preflight.Node) (sshexec.HostKeyPolicy, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return sshexec.PinnedHostKeys(f.pins[n.ID]...), nil
 }
 
 // newFake starts a fake node, turning sshtest's set-up panic into an
@@ -177,18 +213,20 @@ func (f *fleet) startDefaultFleet(ctx context.Context, st *Store, prov *provider
 	return nil
 }
 
-// startRealFleet registers the nodes of a -nodes file.
+// startRealFleet registers the nodes of a -nodes file, each with the key
+// file it names, and pins their host keys.
 func (f *fleet) startRealFleet(ctx context.Context, st *Store, nodes []realNode) error {
 	for _, rn := range nodes {
 		id, err := st.upsertNode(ctx, NodeRow{
 			Name: rn.spec.Name, Hostname: rn.spec.Host, SSHPort: rn.spec.Port, SSHUser: rn.spec.User,
-			Status: nodeActive, IsLocal: rn.spec.IsLocal,
+			Status: nodeActive, IsLocal: rn.spec.IsLocal, SSHPrivateKeyPath: rn.spec.IdentityFile,
 		})
 		if err != nil {
 			return err
 		}
-		f.creds.SetSigners(id, rn.signer)
-		f.creds.PinHostKeys(id, rn.hostKeys...)
+		f.mu.Lock()
+		f.pins[id] = slices.Clone(rn.hostKeys)
+		f.mu.Unlock()
 		f.record(FleetEntry{Name: rn.spec.Name, ID: id, Status: nodeActive, IsLocal: rn.spec.IsLocal})
 	}
 	return nil

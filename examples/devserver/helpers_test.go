@@ -89,21 +89,38 @@ func (r response) json(t *testing.T, v any) {
 
 // errBody is the project's error shape, plus the refusal's fields.
 type errBody struct {
-	Code      string            `json:"code"`
-	Message   string            `json:"message"`
-	NodeID    string            `json:"node_id"`
-	Readiness *readiness.Report `json:"readiness"`
+	Code       string            `json:"code"`
+	Message    string            `json:"message"`
+	NodeID     string            `json:"node_id"`
+	Readiness  *readiness.Report `json:"readiness"`
+	Candidates []struct {
+		NodeID    string           `json:"node_id"`
+		Readiness readiness.Report `json:"readiness"`
+	} `json:"candidates"`
 }
 
-func do(t *testing.T, s *Server, method, path, body string) response {
+// do serves one request with the server's handler; an /api answer is
+// checked against the contract (checkContract).
+func do(t *testing.T, s *Server, method, path, body string, header ...string) response {
+	t.Helper()
+	return serve(t, s.Handler(), method, path, body, header...)
+}
+
+// serve is do for any handler; header is name, value pairs.
+func serve(t *testing.T, h http.Handler, method, path, body string, header ...string) response {
 	t.Helper()
 	req := httptest.NewRequest(method, path, strings.NewReader(body))
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
 	rec := httptest.NewRecorder()
-	s.Handler().ServeHTTP(rec, req)
-	return response{Status: rec.Code, Header: rec.Header(), Body: rec.Body.Bytes()}
+	h.ServeHTTP(rec, req)
+	res := response{Status: rec.Code, Header: rec.Header(), Body: rec.Body.Bytes()}
+	checkContract(t, req, res)
+	return res
 }
 
 func mustJSON(t *testing.T, v any) string {

@@ -1,9 +1,13 @@
 // Command devserver is a runnable example control plane built on the
-// runtime-readiness SDK: an HTTP API in front of an SQLite database (nodes,
-// sites, environments, jobs, audit log), the preflight gate and its
-// apihttp middleware refusing creates on nodes that are not ready, a
-// worker that re-checks readiness right before running each job over SSH,
-// and, by default, an in-process fleet of fake SSH nodes.
+// runtime-readiness SDK the way the pressluft host embeds it: an HTTP API
+// (a ServeMux mounted under /api with http.StripPrefix) in front of an
+// SQLite database (nodes, sites, environments, jobs, audit log); create
+// handlers that validate first and a create service that then asks the
+// preflight gate (Check, or Choose over its candidate nodes) and refuses
+// creates on nodes that are not ready before anything is enqueued; the
+// SDK's readiness report and refresh handlers; a worker that re-checks
+// readiness right before running each job over SSH; and, by default, an
+// in-process fleet of fake SSH nodes.
 //
 //	devserver [-addr 127.0.0.1:8080] [-db PATH] [-nodes FILE] [-mode enforce|warn]
 //	          [-monitor-interval 30s] [-acquire-step 5s] [-workers 2]
@@ -83,7 +87,7 @@ func parseFlags(args []string, stderr io.Writer, getenv func(string) string) (op
 		if err != nil {
 			return o, usageError{err}
 		}
-		o.cfg.Nodes = nodes
+		o.cfg.Nodes, o.cfg.KeyPassphrase = nodes, pass
 	}
 	return o, nil
 }

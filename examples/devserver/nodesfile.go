@@ -29,7 +29,7 @@ import (
 // Exactly one of known_hosts_file and host_key (an authorized_keys-style
 // "ssh-ed25519 AAAA..." line) pins the node's host key: the server never
 // trusts an unknown key. is_local marks the control plane's own host,
-// the default node of POST /api/sites.
+// the first candidate of a POST /api/sites without node_id.
 type NodeSpec struct {
 	Name           string `json:"name"`
 	Host           string `json:"host"`
@@ -41,10 +41,11 @@ type NodeSpec struct {
 	IsLocal        bool   `json:"is_local,omitempty"`
 }
 
-// realNode is a NodeSpec with its keys loaded.
+// realNode is a NodeSpec with its pinned host keys loaded. Its identity
+// file was loaded once to check it; the gate reads it again, through
+// preflight.FileCredentials, whenever it changes.
 type realNode struct {
 	spec     NodeSpec
-	signer   ssh.Signer
 	hostKeys []ssh.PublicKey
 }
 
@@ -139,8 +140,7 @@ func hostHasPort(h string) bool {
 }
 
 func loadNode(s NodeSpec, passphrase []byte) (realNode, error) {
-	signer, err := sshexec.LoadPrivateKeyFile(s.IdentityFile, passphrase)
-	if err != nil {
+	if _, err := sshexec.LoadPrivateKeyFile(s.IdentityFile, passphrase); err != nil {
 		return realNode{}, fmt.Errorf("identity_file: %w", err)
 	}
 	var keys []ssh.PublicKey
@@ -162,7 +162,7 @@ func loadNode(s NodeSpec, passphrase []byte) (realNode, error) {
 			return realNode{}, fmt.Errorf("known_hosts_file %s: no key for %s", s.KnownHostsFile, knownHostsName(s.Host, s.Port))
 		}
 	}
-	return realNode{spec: s, signer: signer, hostKeys: keys}, nil
+	return realNode{spec: s, hostKeys: keys}, nil
 }
 
 // knownHostsName is how known_hosts names host:port.

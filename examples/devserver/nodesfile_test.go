@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"errors"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,6 +20,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/crypto/ssh"
 
+	"github.com/pressluft/runtime-readiness/readiness"
 	"github.com/pressluft/runtime-readiness/sshexec/sshtest"
 )
 
@@ -92,7 +94,6 @@ func TestLoadNodesFileGood(t *testing.T) {
 	want := [][]ssh.PublicKey{{keyA}, {keyB}, {keyC}, {keyA}}
 	for i, n := range nodes {
 		require.Equal(t, specs[i].Name, n.spec.Name)
-		require.NotNil(t, n.signer)
 		require.Len(t, n.hostKeys, len(want[i]), "node %s", n.spec.Name)
 		for j, k := range want[i] {
 			if !bytes.Equal(k.Marshal(), n.hostKeys[j].Marshal()) {
@@ -218,4 +219,40 @@ func TestRealNodesFleet(t *testing.T) {
 	j := waitJob(t, s, createSite(t, s, map[string]string{"name": "Blog", "slug": "blog"}))
 	require.Equal(t, jobSucceeded, j.Status, "job: %+v", j)
 	require.True(t, ranJobCommand(fake))
+
+	// The gate reads the key file the node's record names, each time it
+	// changes: gone, the node is not ready, and it is not dialed.
+	dialed := fake.Connections()
+	require.NoError(t, os.Remove(id))
+	res := do(t, s, "POST", "/api/nodes/"+j.NodeID+"/readiness/refresh", "")
+	require.Equal(t, http.StatusOK, res.Status, "body: %s", res.Body)
+	var r readiness.Report
+	res.json(t, &r)
+	require.Equal(t, readiness.CodeSSHCredentialsUnavailable, r.PrimaryReason)
+	require.Equal(t, dialed, fake.Connections(), "a node without its key is not dialed")
+}
+
+// A -nodes entry's host key is pinned: a node presenting another key is
+// not ready (ssh_host_key_mismatch), and nothing runs on it.
+func TestRealNodesPinnedHostKey(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	id, pub := keyFile(t, dir)
+	p := sshtest.ReadyProfile()
+	p.AuthorizedKeys = []ssh.PublicKey{pub}
+	fake := sshtest.NewNodeT(t, p)
+	line, _ := hostKeyLine(t) // not the node's
+	data, err := json.Marshal([]NodeSpec{{
+		Name: "web-1", Host: "127.0.0.1", Port: fake.Port(), User: sshtest.DefaultUser, IdentityFile: id, HostKey: line,
+	}})
+	require.NoError(t, err)
+	nodes, err := loadNodesFile(writeFile(t, dir, "nodes.json", string(data)), nil)
+	require.NoError(t, err)
+	s, _ := testServer(t, func(c *Config) { c.Nodes = nodes })
+	res := do(t, s, "POST", "/api/sites", `{"name":"Blog","slug":"blog"}`)
+	require.Equal(t, http.StatusConflict, res.Status, "body: %s", res.Body)
+	var e errBody
+	res.json(t, &e)
+	require.Equal(t, readiness.CodeSSHHostKeyMismatch, e.Readiness.PrimaryReason)
+	require.False(t, ranJobCommand(fake))
 }

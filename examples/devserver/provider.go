@@ -9,18 +9,18 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
-	"github.com/pressluft/runtime-readiness/apihttp"
 	"github.com/pressluft/runtime-readiness/sshexec/sshtest"
 )
 
 // badNodeRequest is CreateNode's error for a name or provider it does
-// not accept. It matches apihttp.ErrInvalid, which apihttp answers 400
+// not accept. It matches errBadNodeRequest, which POST /nodes answers 400
 // with the error's text, so the text is operator-safe.
 type badNodeRequest string
 
 func (e badNodeRequest) Error() string        { return string(e) }
-func (e badNodeRequest) Is(target error) bool { return target == apihttp.ErrInvalid }
+func (e badNodeRequest) Is(target error) bool { return target == errBadNodeRequest }
 
 // provider simulates a cloud provider behind POST /api/nodes: a node is
 // acquiring for one step, provisioning for another, then active, backed
@@ -52,12 +52,12 @@ func newProvider(st *Store, f *fleet, step time.Duration, log *slog.Logger) *pro
 	return &provider{store: st, fleet: f, step: step, log: log, ctx: ctx, cancel: cancel}
 }
 
-// CreateNode implements apihttp.NodeCreator: it records a node in status
+// CreateNode implements nodeCreator: it records a node in status
 // acquiring and a running node_acquire job, starts the simulated
 // acquisition and returns at once.
 func (p *provider) CreateNode(ctx context.Context, name, prov string) (string, string, error) {
 	name = strings.TrimSpace(name)
-	if name == "" || len(name) > 100 {
+	if name == "" || utf8.RuneCountInString(name) > maxNodeNameLen {
 		return "", "", badNodeRequest("name must be 1-100 characters")
 	}
 	if prov == "" {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -12,11 +11,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/pressluft/runtime-readiness/apihttp"
 	"github.com/pressluft/runtime-readiness/examples/devserver/dashboard"
 	"github.com/pressluft/runtime-readiness/preflight"
 	"github.com/pressluft/runtime-readiness/probe"
-	"github.com/pressluft/runtime-readiness/readiness"
 	"github.com/pressluft/runtime-readiness/sshexec"
 )
 
@@ -30,6 +27,9 @@ type Config struct {
 	// Nodes are real SSH nodes (from a -nodes file); nil means the
 	// default in-process fake fleet.
 	Nodes []realNode
+	// KeyPassphrase decrypts the encrypted identity files of Nodes; nil
+	// means they are not encrypted.
+	KeyPassphrase []byte
 	// MonitorInterval is how often the gate's monitor re-probes every
 	// node; 0 means 30s, negative means no monitor.
 	MonitorInterval time.Duration
@@ -127,9 +127,9 @@ func New(cfg Config) (s *Server, err error) {
 		return s, err
 	}
 	nodes := storeNodes{s.store}
-	s.fleet = newFleet()
+	s.fleet = newFleet(cfg.KeyPassphrase)
 	s.gate, err = preflight.New(preflight.Config{
-		Nodes: nodes, Credentials: s.fleet.creds, Prober: &probe.Prober{},
+		Nodes: nodes, Credentials: s.fleet.credentials(), Prober: &probe.Prober{},
 		Mode: cfg.Mode, Logger: cfg.Logger,
 	})
 	if err != nil {
@@ -150,7 +150,7 @@ func New(cfg Config) (s *Server, err error) {
 	}
 
 	s.worker = &worker{
-		store: s.store, gate: s.gate, nodes: nodes, creds: s.fleet.creds,
+		store: s.store, gate: s.gate, nodes: nodes, creds: s.fleet.credentials(),
 		client: &sshexec.Client{}, size: cfg.Workers, poll: cfg.PollInterval, drain: cfg.DrainTimeout,
 		name: fmt.Sprintf("devserver-%d", os.Getpid()), log: cfg.Logger, paused: cfg.WorkerPaused,
 	}
@@ -163,82 +163,38 @@ func New(cfg Config) (s *Server, err error) {
 			_ = s.gate.Monitor(mctx, cfg.MonitorInterval, 0.1)
 		}()
 	}
-	if s.handler, err = s.routes(nodes); err != nil {
+	if s.handler, err = s.routes(); err != nil {
 		return s, err
 	}
 	return s, nil
 }
 
-// routes serves the API under /api/ and the dashboard, which renders
-// from that same API in process, everywhere else.
-func (s *Server) routes(nodes preflight.NodeSource) (http.Handler, error) {
-	acfg := apihttp.Config{
-		Gate: s.gate, Nodes: nodes, Sites: s.store,
-		DefaultNode:  s.store.defaultNode,
-		Creator:      s.prov,
-		MaxBodyBytes: maxBody,
-		OnDecision:   s.audit,
-		Logger:       s.cfg.Logger,
-	}
-	host := &hostAPI{
-		store:       s.store,
-		defaultNode: func(r *http.Request) (string, error) { return s.store.defaultNode(r.Context()) },
-		enqueued:    s.worker.notify,
-		log:         s.cfg.Logger,
-	}
-	mux := http.NewServeMux()
-	host.routes(mux)
-	nodesHandler := apihttp.NewNodesHandler(acfg)
-	mux.Handle("/api/nodes", nodesHandler)
-	mux.Handle("/api/nodes/", nodesHandler)
-	api := apihttp.Guard(acfg)(mux)
+// routes mounts the API router under /api/, the way the host's server
+// does, and the dashboard, which renders from that same API in process,
+// everywhere else.
+func (s *Server) routes() (http.Handler, error) {
+	api := newAPIRouter()
+	(&nodesAPI{nodes: s.store, gate: s.gate, creator: s.prov, log: s.cfg.Logger}).routes(api.mux)
+	creates := &createService{store: s.store, gate: s.gate, enqueued: s.worker.notify, log: s.cfg.Logger}
+	(&hostAPI{store: s.store, creates: creates, log: s.cfg.Logger}).routes(api.mux)
+	mounted := http.StripPrefix("/api", api)
 	dash, err := dashboard.New(dashboard.Config{
-		API: api, RefreshInterval: s.cfg.DashboardRefresh, Logger: s.cfg.Logger,
+		API: mounted, RefreshInterval: s.cfg.DashboardRefresh, Logger: s.cfg.Logger,
 	})
 	if err != nil {
 		return nil, err
 	}
 	root := http.NewServeMux()
-	root.Handle("/api/", api)
+	root.Handle("/api/", mounted)
 	root.Handle("/", dash)
 	return root, nil
 }
 
-// audit writes an audit_logs row for every refused create and every
-// create admitted only because of warn mode.
-func (s *Server) audit(r *http.Request, d preflight.Decision) {
-	var result string
-	switch {
-	case !d.Admit:
-		result = "refused"
-	case d.WouldRefuse:
-		result = "warned"
-	default:
-		return
-	}
-	codes := []readiness.Code{}
-	for _, x := range d.Report.Blocking() {
-		codes = append(codes, x.Code)
-	}
-	details, _ := json.Marshal(map[string]any{
-		"path": r.URL.Path, "mode": d.Mode, "state": d.Report.State,
-		"primary_reason": d.Report.PrimaryReason, "reasons": codes, "waived": d.Waived,
-	})
-	// The request may be cancelled right after; the row must still land.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 10*time.Second)
-	defer cancel()
-	err := s.store.insertAudit(ctx, AuditLog{
-		Action: string(d.Operation), ResourceType: "node", ResourceID: d.NodeID,
-		Result: result, DetailsJSON: string(details),
-	})
-	if err != nil {
-		s.cfg.Logger.Error("devserver: audit row lost", "node", d.NodeID, "error", err)
-	}
-}
-
-// Handler returns the server's HTTP handler: under /api/ the apihttp
-// Guard around the host's routes and the node readiness routes; every
-// other path is the operator dashboard (package dashboard).
+// Handler returns the server's HTTP handler: under /api/ the API (the
+// node routes, with the SDK's readiness report and refresh handlers, and
+// the site, environment and job routes, whose creates check readiness in
+// the create service); every other path is the operator dashboard
+// (package dashboard).
 func (s *Server) Handler() http.Handler { return s.handler }
 
 // Fleet returns the nodes registered at start-up, in order.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
@@ -12,34 +13,32 @@ import (
 	"unicode/utf8"
 
 	"github.com/pressluft/runtime-readiness/apihttp"
+	"github.com/pressluft/runtime-readiness/contracts"
 	"github.com/pressluft/runtime-readiness/preflight"
 )
 
-// maxBody bounds the host handlers' request bodies (the Guard applies the
-// same limit before them on the two guarded routes).
+// maxBody bounds the API's request bodies.
 const maxBody = 1 << 20
 
 var slugRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
 
-// hostAPI holds the host's own routes: the create flows (behind the
-// apihttp Guard) and the read routes for sites and jobs.
+// hostAPI holds the host's site, environment and job routes. The create
+// handlers decode and validate; createService checks readiness and
+// enqueues.
 type hostAPI struct {
-	store *Store
-	// defaultNode is the node of POST /api/sites without node_id.
-	defaultNode func(r *http.Request) (string, error)
-	// enqueued wakes the worker.
-	enqueued func()
-	log      *slog.Logger
+	store   *Store
+	creates *createService
+	log     *slog.Logger
 }
 
 func (h *hostAPI) routes(mux *http.ServeMux) {
-	mux.HandleFunc("POST /api/sites", h.createSite)
-	mux.HandleFunc("POST /api/sites/{id}/environments", h.createEnvironment)
-	mux.HandleFunc("GET /api/sites", h.listSites)
-	mux.HandleFunc("GET /api/sites/{id}", h.getSite)
-	mux.HandleFunc("GET /api/sites/{id}/environments", h.listEnvironments)
-	mux.HandleFunc("GET /api/jobs", h.listJobs)
-	mux.HandleFunc("GET /api/jobs/{id}", h.getJob)
+	mux.HandleFunc("POST /sites", h.createSite)
+	mux.HandleFunc("POST /sites/{id}/environments", h.createEnvironment)
+	mux.HandleFunc("GET /sites", h.listSites)
+	mux.HandleFunc("GET /sites/{id}", h.getSite)
+	mux.HandleFunc("GET /sites/{id}/environments", h.listEnvironments)
+	mux.HandleFunc("GET /jobs", h.listJobs)
+	mux.HandleFunc("GET /jobs/{id}", h.getJob)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -49,33 +48,63 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 func badRequest(w http.ResponseWriter, msg string) {
-	apihttp.WriteError(w, http.StatusBadRequest, "bad_request", msg)
+	apihttp.WriteError(w, http.StatusBadRequest, apihttp.CodeBadRequest, msg)
 }
 
 // decode reads a JSON object body of at most maxBody bytes into v,
-// answering 413 or 400 itself when it cannot.
+// strictly: a field v does not have, a value of the wrong type or
+// anything after the object is 400. It answers 413 or 400 itself when it
+// cannot.
 func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			apihttp.WriteError(w, http.StatusRequestEntityTooLarge, "payload_too_large", "request body exceeds "+strconv.Itoa(maxBody)+" bytes")
+			apihttp.WriteError(w, http.StatusRequestEntityTooLarge, apihttp.CodePayloadTooLarge, "request body exceeds "+strconv.Itoa(maxBody)+" bytes")
 		} else {
 			badRequest(w, "could not read the request body")
 		}
 		return false
 	}
-	if err := json.Unmarshal(body, v); err != nil {
-		badRequest(w, "malformed JSON body")
+	trimmed := bytes.TrimLeft(body, " \t\r\n")
+	if len(trimmed) == 0 || trimmed[0] != '{' {
+		badRequest(w, "request body must be a JSON object")
+		return false
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		badRequest(w, decodeMessage(err))
+		return false
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		badRequest(w, "malformed JSON body: data after the object")
 		return false
 	}
 	return true
 }
 
+// decodeMessage is a client-safe message for a decoding error: it names
+// the field at fault, never echoes a value.
+func decodeMessage(err error) string {
+	var typeErr *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &typeErr) && typeErr.Field != "":
+		return typeErr.Field + " must be a " + typeErr.Type.String()
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		return "unknown field " + strings.TrimPrefix(err.Error(), "json: unknown field ")
+	}
+	return "malformed JSON body"
+}
+
 // internalError logs err and answers a generic 500.
 func (h *hostAPI) internalError(w http.ResponseWriter, r *http.Request, err error) {
-	h.log.Error("devserver: request failed", "method", r.Method, "path", r.URL.Path, "error", err)
-	apihttp.WriteError(w, http.StatusInternalServerError, "internal_error", "internal error")
+	internalError(h.log, w, r, err)
+}
+
+func internalError(log *slog.Logger, w http.ResponseWriter, r *http.Request, err error) {
+	log.Error("devserver: request failed", "method", r.Method, "path", r.URL.Path, "error", err)
+	apihttp.WriteError(w, http.StatusInternalServerError, apihttp.CodeInternalError, "internal error")
 }
 
 func validName(s string) bool {
@@ -83,14 +112,28 @@ func validName(s string) bool {
 	return n >= 1 && n <= 100 && strings.TrimSpace(s) != ""
 }
 
-type siteRequest struct {
-	Name   string `json:"name"`
-	Slug   string `json:"slug"`
-	NodeID string `json:"node_id"`
+// validNodeID checks an optional node_id: absent or null is nil, a
+// given one must not be empty.
+func validNodeID(w http.ResponseWriter, id *string) (string, bool) {
+	switch {
+	case id == nil:
+		return "", true
+	case *id == "":
+		badRequest(w, "node_id must not be empty")
+		return "", false
+	}
+	return *id, true
 }
 
-// createSite persists a site with its production environment and
-// enqueues site_create, in one transaction: 202 {job_id}.
+type siteRequest struct {
+	Name   string  `json:"name"`
+	Slug   string  `json:"slug"`
+	NodeID *string `json:"node_id"`
+}
+
+// createSite validates a POST /sites and hands it to the create
+// service: 202 {job_id}, or 409 node_not_ready when the node (or, without
+// node_id, every candidate node) is not ready.
 func (h *hostAPI) createSite(w http.ResponseWriter, r *http.Request) {
 	var in siteRequest
 	if !decode(w, r, &in) {
@@ -104,41 +147,33 @@ func (h *hostAPI) createSite(w http.ResponseWriter, r *http.Request) {
 		badRequest(w, "slug must match ^[a-z0-9][a-z0-9-]{0,62}$")
 		return
 	}
-	nodeID := in.NodeID
-	if nodeID == "" {
-		var err error
-		nodeID, err = h.defaultNode(r)
-		if errors.Is(err, errNotFound) {
-			badRequest(w, "node_id is required: there is no default node")
-			return
-		}
-		if err != nil {
-			h.internalError(w, r, err)
-			return
-		}
-	}
-	if !h.nodeExists(w, r, nodeID) {
+	nodeID, ok := validNodeID(w, in.NodeID)
+	if !ok {
 		return
 	}
-	_, jobID, err := h.store.createSite(r.Context(), siteCreate{Name: in.Name, Slug: in.Slug, NodeID: nodeID})
+	jobID, err := h.creates.createSite(r.Context(), siteCreate{Name: in.Name, Slug: in.Slug, NodeID: nodeID})
 	h.created(w, r, jobID, err)
 }
 
 type envRequest struct {
-	Name                string `json:"name"`
-	Slug                string `json:"slug"`
-	Type                string `json:"type"`
-	SourceEnvironmentID string `json:"source_environment_id"`
-	PromotionPreset     string `json:"promotion_preset"`
-	NodeID              string `json:"node_id"`
+	Name                string  `json:"name"`
+	Slug                string  `json:"slug"`
+	Type                string  `json:"type"`
+	SourceEnvironmentID *string `json:"source_environment_id"`
+	PromotionPreset     string  `json:"promotion_preset"`
+	NodeID              *string `json:"node_id"`
 }
 
-// createEnvironment persists an environment of an existing site and
-// enqueues env_create, in one transaction: 202 {job_id}.
+// createEnvironment validates a POST /sites/{id}/environments and hands
+// it to the create service: 202 {job_id}, or 409 node_not_ready.
 func (h *hostAPI) createEnvironment(w http.ResponseWriter, r *http.Request) {
 	var in envRequest
 	if !decode(w, r, &in) {
 		return
+	}
+	var source string
+	if in.SourceEnvironmentID != nil {
+		source = *in.SourceEnvironmentID
 	}
 	switch {
 	case !validName(in.Name):
@@ -150,48 +185,41 @@ func (h *hostAPI) createEnvironment(w http.ResponseWriter, r *http.Request) {
 	case in.Type != "production" && in.Type != "staging" && in.Type != "clone":
 		badRequest(w, "type must be production, staging or clone")
 		return
-	case in.Type == "clone" && in.SourceEnvironmentID == "":
+	case in.Type == "clone" && source == "":
 		badRequest(w, "a clone needs source_environment_id")
 		return
 	case in.PromotionPreset != "content-protect" && in.PromotionPreset != "commerce-protect":
 		badRequest(w, "promotion_preset must be content-protect or commerce-protect")
 		return
 	}
-	if in.NodeID != "" && !h.nodeExists(w, r, in.NodeID) {
+	nodeID, ok := validNodeID(w, in.NodeID)
+	if !ok {
 		return
 	}
-	jobID, err := h.store.createEnvironment(r.Context(), envCreate{
+	jobID, err := h.creates.createEnvironment(r.Context(), envCreate{
 		SiteID: r.PathValue("id"), Name: in.Name, Slug: in.Slug, Type: in.Type,
-		SourceEnvironmentID: in.SourceEnvironmentID, PromotionPreset: in.PromotionPreset, NodeID: in.NodeID,
+		SourceEnvironmentID: source, PromotionPreset: in.PromotionPreset, NodeID: nodeID,
 	})
 	h.created(w, r, jobID, err)
 }
 
-func (h *hostAPI) nodeExists(w http.ResponseWriter, r *http.Request, id string) bool {
-	_, err := h.store.nodeRow(r.Context(), id)
-	switch {
-	case errors.Is(err, preflight.ErrNodeNotFound):
-		apihttp.WriteError(w, http.StatusNotFound, "not_found", "node not found")
-		return false
-	case err != nil:
-		h.internalError(w, r, err)
-		return false
-	}
-	return true
-}
-
-// created answers a create: 202 {job_id}, or the error's status.
+// created answers a create: 202 {job_id}, the refusal (409
+// node_not_ready, apihttp.WriteRefusal), or the error's status.
 func (h *hostAPI) created(w http.ResponseWriter, r *http.Request, jobID string, err error) {
+	var refused *preflight.RefusedError
 	switch {
+	case errors.As(err, &refused):
+		apihttp.WriteRefusal(w, refused.Decision)
+	case errors.Is(err, preflight.ErrNodeNotFound):
+		apihttp.WriteError(w, http.StatusNotFound, apihttp.CodeNotFound, "node not found")
+	case errors.Is(err, errNotFound) && notFoundWhat(err) != "":
+		apihttp.WriteError(w, http.StatusNotFound, apihttp.CodeNotFound, notFoundWhat(err)+" not found")
 	case errors.Is(err, errConflict):
-		apihttp.WriteError(w, http.StatusConflict, "conflict", conflictMessage(err))
-	case errors.Is(err, errNotFound):
-		apihttp.WriteError(w, http.StatusNotFound, "not_found", "site or source environment not found")
+		apihttp.WriteError(w, http.StatusConflict, apihttp.CodeConflict, conflictMessage(err))
 	case err != nil:
 		h.internalError(w, r, err)
 	default:
-		h.enqueued()
-		writeJSON(w, http.StatusAccepted, map[string]string{"job_id": jobID})
+		writeJSON(w, http.StatusAccepted, contracts.JobAccepted{JobId: jobID})
 	}
 }
 
@@ -275,7 +303,7 @@ func (h *hostAPI) getJob(w http.ResponseWriter, r *http.Request) {
 func (h *hostAPI) lookupFailed(w http.ResponseWriter, r *http.Request, what string, err error) bool {
 	switch {
 	case errors.Is(err, errNotFound):
-		apihttp.WriteError(w, http.StatusNotFound, "not_found", what+" not found")
+		apihttp.WriteError(w, http.StatusNotFound, apihttp.CodeNotFound, what+" not found")
 		return true
 	case err != nil:
 		h.internalError(w, r, err)

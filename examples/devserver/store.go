@@ -11,9 +11,7 @@ import (
 
 	_ "modernc.org/sqlite" // the pure-Go SQLite driver; only the example imports it
 
-	"github.com/pressluft/runtime-readiness/apihttp"
 	"github.com/pressluft/runtime-readiness/preflight"
-	"github.com/pressluft/runtime-readiness/readiness"
 )
 
 // Store is the control plane's SQLite database: nodes, sites,
@@ -46,6 +44,7 @@ CREATE TABLE IF NOT EXISTS nodes (
 	ssh_user     TEXT NOT NULL DEFAULT '',
 	status       TEXT NOT NULL CHECK (status IN ('acquiring','provisioning','active','unreachable','decommissioned')),
 	is_local     INTEGER NOT NULL DEFAULT 0,
+	ssh_private_key_path TEXT NOT NULL DEFAULT '',
 	last_seen_at TEXT,
 	created_at   TEXT NOT NULL,
 	updated_at   TEXT NOT NULL
@@ -123,6 +122,10 @@ func openStore(ctx context.Context, path string) (*Store, error) {
 		w.Close()
 		return nil, fmt.Errorf("devserver: create schema: %w", err)
 	}
+	if err := migrate(ctx, w); err != nil {
+		w.Close()
+		return nil, err
+	}
 	r, err := sql.Open("sqlite", dsn+"&_pragma=query_only(1)")
 	if err != nil {
 		w.Close()
@@ -130,6 +133,19 @@ func openStore(ctx context.Context, path string) (*Store, error) {
 	}
 	r.SetMaxOpenConns(8)
 	return &Store{w: w, r: r, now: func() time.Time { return time.Now().UTC() }}, nil
+}
+
+// migrate adds the columns a database made by an older devserver lacks.
+func migrate(ctx context.Context, w *sql.DB) error {
+	var n int
+	err := w.QueryRowContext(ctx, `SELECT COUNT(*) FROM pragma_table_info('nodes') WHERE name = 'ssh_private_key_path'`).Scan(&n)
+	if err == nil && n == 0 {
+		_, err = w.ExecContext(ctx, `ALTER TABLE nodes ADD COLUMN ssh_private_key_path TEXT NOT NULL DEFAULT ''`)
+	}
+	if err != nil {
+		return fmt.Errorf("devserver: migrate schema: %w", err)
+	}
+	return nil
 }
 
 // Close closes both connection pools.
@@ -172,17 +188,21 @@ func parseTS(ns sql.NullString) time.Time {
 
 // NodeRow is one row of nodes.
 type NodeRow struct {
-	ID         string    `json:"id"`
-	Name       string    `json:"name"`
-	Hostname   string    `json:"hostname"`
-	PublicIP   string    `json:"public_ip"`
-	SSHPort    int       `json:"ssh_port"`
-	SSHUser    string    `json:"ssh_user"`
-	Status     string    `json:"status"`
-	IsLocal    bool      `json:"is_local"`
-	LastSeenAt time.Time `json:"last_seen_at,omitzero"`
-	CreatedAt  time.Time `json:"created_at"`
-	UpdatedAt  time.Time `json:"updated_at"`
+	ID       string `json:"id"`
+	Name     string `json:"name"`
+	Hostname string `json:"hostname"`
+	PublicIP string `json:"public_ip"`
+	SSHPort  int    `json:"ssh_port"`
+	SSHUser  string `json:"ssh_user"`
+	Status   string `json:"status"`
+	IsLocal  bool   `json:"is_local"`
+	// SSHPrivateKeyPath is the node's key file (pressluft's
+	// ssh_private_key_path); "" for the fake fleet, whose keys are in
+	// memory. Never served.
+	SSHPrivateKeyPath string    `json:"-"`
+	LastSeenAt        time.Time `json:"last_seen_at,omitzero"`
+	CreatedAt         time.Time `json:"created_at"`
+	UpdatedAt         time.Time `json:"updated_at"`
 }
 
 // Node status values (the host's node_status plus acquiring).
@@ -195,7 +215,7 @@ const (
 )
 
 // upsertNode inserts n, or, when a node of the same name exists, updates
-// its address, SSH settings, status and is_local and keeps its id (so a
+// its address, SSH settings, key file, status and is_local and keeps its id (so a
 // restart with -db keeps the sites' node ids). It returns the id.
 func (s *Store) upsertNode(ctx context.Context, n NodeRow) (string, error) {
 	now := ts(s.now())
@@ -207,13 +227,14 @@ func (s *Store) upsertNode(ctx context.Context, n NodeRow) (string, error) {
 			if n.ID == "" {
 				n.ID = newID()
 			}
-			_, err = tx.ExecContext(ctx, `INSERT INTO nodes (id, name, hostname, public_ip, ssh_port, ssh_user, status, is_local, created_at, updated_at)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-				n.ID, n.Name, n.Hostname, n.PublicIP, n.SSHPort, n.SSHUser, n.Status, n.IsLocal, now, now)
+			_, err = tx.ExecContext(ctx, `INSERT INTO nodes (id, name, hostname, public_ip, ssh_port, ssh_user, status, is_local, ssh_private_key_path, created_at, updated_at)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+				n.ID, n.Name, n.Hostname, n.PublicIP, n.SSHPort, n.SSHUser, n.Status, n.IsLocal, n.SSHPrivateKeyPath, now, now)
 		case err == nil:
 			n.ID = id
-			_, err = tx.ExecContext(ctx, `UPDATE nodes SET hostname = ?, public_ip = ?, ssh_port = ?, ssh_user = ?, status = ?, is_local = ?, updated_at = ?
-				WHERE id = ?`, n.Hostname, n.PublicIP, n.SSHPort, n.SSHUser, n.Status, n.IsLocal, now, id)
+			_, err = tx.ExecContext(ctx, `UPDATE nodes SET hostname = ?, public_ip = ?, ssh_port = ?, ssh_user = ?, status = ?, is_local = ?,
+				ssh_private_key_path = ?, updated_at = ? WHERE id = ?`,
+				n.Hostname, n.PublicIP, n.SSHPort, n.SSHUser, n.Status, n.IsLocal, n.SSHPrivateKeyPath, now, id)
 		}
 		return err
 	})
@@ -245,14 +266,15 @@ func (s *Store) touchNode(ctx context.Context, id string) error {
 	return err
 }
 
-const nodeCols = `id, name, hostname, public_ip, ssh_port, ssh_user, status, is_local, last_seen_at, created_at, updated_at`
+const nodeCols = `id, name, hostname, public_ip, ssh_port, ssh_user, status, is_local, ssh_private_key_path, last_seen_at, created_at, updated_at`
 
 func scanNode(sc interface{ Scan(...any) error }) (NodeRow, error) {
 	var (
 		n                  NodeRow
 		seen, created, upd sql.NullString
 	)
-	err := sc.Scan(&n.ID, &n.Name, &n.Hostname, &n.PublicIP, &n.SSHPort, &n.SSHUser, &n.Status, &n.IsLocal, &seen, &created, &upd)
+	err := sc.Scan(&n.ID, &n.Name, &n.Hostname, &n.PublicIP, &n.SSHPort, &n.SSHUser, &n.Status, &n.IsLocal, &n.SSHPrivateKeyPath,
+		&seen, &created, &upd)
 	n.LastSeenAt, n.CreatedAt, n.UpdatedAt = parseTS(seen), parseTS(created), parseTS(upd)
 	return n, err
 }
@@ -260,7 +282,7 @@ func scanNode(sc interface{ Scan(...any) error }) (NodeRow, error) {
 func (s *Store) nodeRow(ctx context.Context, id string) (NodeRow, error) {
 	n, err := scanNode(s.r.QueryRowContext(ctx, `SELECT `+nodeCols+` FROM nodes WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
-		return NodeRow{}, fmt.Errorf("%w: %q", preflight.ErrNodeNotFound, id)
+		return NodeRow{}, notFound("node", id)
 	}
 	if err != nil {
 		return NodeRow{}, fmt.Errorf("devserver: node %q: %w", id, err)
@@ -285,45 +307,42 @@ func (s *Store) nodeRows(ctx context.Context) ([]NodeRow, error) {
 	return out, rows.Err()
 }
 
-// defaultNode is the node of POST /api/sites without node_id: the
-// is_local node (the control plane's own host), or, when none is
-// registered, the oldest node that is not decommissioned.
-func (s *Store) defaultNode(ctx context.Context) (string, error) {
-	var id string
-	err := s.r.QueryRowContext(ctx, `SELECT id FROM nodes WHERE status != 'decommissioned'
-		ORDER BY is_local DESC, created_at, rowid LIMIT 1`).Scan(&id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", fmt.Errorf("%w: %w: no node is registered", errNotFound, apihttp.ErrNotFound)
-	}
+// candidateNodes are the nodes a site created without node_id may go to,
+// in the control plane's order of preference: the is_local node (the
+// control plane's own host) first, then every other node that is not
+// decommissioned, oldest first. The create flow takes the first one the
+// gate admits (preflight.Gate.Choose); none at all is a no_candidate_node
+// refusal.
+func (s *Store) candidateNodes(ctx context.Context) ([]string, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT id FROM nodes WHERE status != 'decommissioned'
+		ORDER BY is_local DESC, created_at, rowid`)
 	if err != nil {
-		return "", fmt.Errorf("devserver: default node: %w", err)
+		return nil, fmt.Errorf("devserver: candidate nodes: %w", err)
 	}
-	return id, nil
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("devserver: candidate nodes: %w", err)
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
 }
 
-// lifecycle maps a node status to the gate's lifecycle: acquiring,
-// provisioning and decommissioned are decided from the record; active and
-// unreachable are probed (the probe decides).
-func lifecycle(status string) readiness.Lifecycle {
-	switch status {
-	case nodeAcquiring:
-		return readiness.LifecycleAcquiring
-	case nodeProvisioning:
-		return readiness.LifecycleProvisioning
-	case nodeDecommissioned:
-		return readiness.LifecycleDecommissioned
-	}
-	return readiness.LifecycleActive
-}
-
+// preflight is the gate's view of the record. The status maps with
+// preflight.HostLifecycle: acquiring, provisioning and decommissioned
+// are decided from the record; active and unreachable are probed (the
+// probe decides).
 func (n NodeRow) preflight() preflight.Node {
 	host := n.PublicIP
 	if host == "" {
 		host = n.Hostname
 	}
 	return preflight.Node{
-		ID: n.ID, Name: n.Name, Lifecycle: lifecycle(n.Status),
-		Host: host, Port: n.SSHPort, User: n.SSHUser, IsLocal: n.IsLocal,
+		ID: n.ID, Name: n.Name, Lifecycle: preflight.HostLifecycle(n.Status, host),
+		Host: host, Port: n.SSHPort, User: n.SSHUser, KeyFile: n.SSHPrivateKeyPath, IsLocal: n.IsLocal,
 	}
 }
 

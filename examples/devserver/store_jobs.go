@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/pressluft/runtime-readiness/apihttp"
 	"github.com/pressluft/runtime-readiness/preflight"
 	"github.com/pressluft/runtime-readiness/readiness"
 )
@@ -110,8 +109,32 @@ func insertJob(ctx context.Context, tx *sql.Tx, j Job, now time.Time) error {
 	return err
 }
 
-// siteCreate is a validated POST /api/sites.
+// querier is what the checks below need: the reader pool before the
+// readiness check, the write transaction when enqueueing.
+type querier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// siteCreate is a validated POST /api/sites on a chosen node.
 type siteCreate struct{ Name, Slug, NodeID string }
+
+// checkSlug fails with errConflict when a site has the slug.
+func checkSlug(ctx context.Context, q querier, slug string) error {
+	var taken int
+	if err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM sites WHERE slug = ?`, slug).Scan(&taken); err != nil {
+		return fmt.Errorf("devserver: check slug: %w", err)
+	}
+	if taken > 0 {
+		return fmt.Errorf("%w: slug %q is taken", errConflict, slug)
+	}
+	return nil
+}
+
+// checkSiteSlug is checkSlug before the readiness check: a create that
+// would conflict is answered without probing.
+func (s *Store) checkSiteSlug(ctx context.Context, slug string) error {
+	return checkSlug(ctx, s.r, slug)
+}
 
 // createSite persists the site and its production environment and
 // enqueues site_create, in one transaction. A taken slug is errConflict.
@@ -120,12 +143,8 @@ func (s *Store) createSite(ctx context.Context, in siteCreate) (siteID, jobID st
 	siteID, envID, jobID := newID(), newID(), newID()
 	payload, _ := json.Marshal(map[string]string{"name": in.Name, "slug": in.Slug})
 	err = s.tx(ctx, func(tx *sql.Tx) error {
-		var taken int
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM sites WHERE slug = ?`, in.Slug).Scan(&taken); err != nil {
+		if err := checkSlug(ctx, tx, in.Slug); err != nil {
 			return err
-		}
-		if taken > 0 {
-			return fmt.Errorf("%w: slug %q is taken", errConflict, in.Slug)
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO sites (id, name, slug, status, primary_environment_id, node_id, created_at, updated_at)
 			VALUES (?, ?, ?, 'creating', ?, ?, ?, ?)`, siteID, in.Name, in.Slug, envID, in.NodeID, ts(now), ts(now)); err != nil {
@@ -145,47 +164,65 @@ func (s *Store) createSite(ctx context.Context, in siteCreate) (siteID, jobID st
 	return siteID, jobID, err
 }
 
-// envCreate is a validated POST /api/sites/{id}/environments.
+// envCreate is a validated POST /api/sites/{id}/environments; NodeID ""
+// means the site's node.
 type envCreate struct {
 	SiteID, Name, Slug, Type, SourceEnvironmentID, PromotionPreset, NodeID string
 }
 
+// checkEnv checks an environment create against the site: the site and
+// the source environment exist (else errNotFound), and neither the slug
+// nor, for a production environment, production is taken (else
+// errConflict). It returns the site's node.
+func checkEnv(ctx context.Context, q querier, in envCreate) (siteNode string, err error) {
+	err = q.QueryRowContext(ctx, `SELECT node_id FROM sites WHERE id = ?`, in.SiteID).Scan(&siteNode)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", notFound("site", in.SiteID)
+	}
+	if err != nil {
+		return "", fmt.Errorf("devserver: check environment: %w", err)
+	}
+	if in.SourceEnvironmentID != "" {
+		var n int
+		if err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM environments WHERE id = ? AND site_id = ?`,
+			in.SourceEnvironmentID, in.SiteID).Scan(&n); err != nil {
+			return "", fmt.Errorf("devserver: check environment: %w", err)
+		}
+		if n == 0 {
+			return "", notFound("source environment", in.SourceEnvironmentID)
+		}
+	}
+	var clash int
+	if err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM environments WHERE site_id = ? AND (slug = ? OR (? = 'production' AND environment_type = 'production'))`,
+		in.SiteID, in.Slug, in.Type).Scan(&clash); err != nil {
+		return "", fmt.Errorf("devserver: check environment: %w", err)
+	}
+	if clash > 0 {
+		return "", fmt.Errorf("%w: the site already has environment %q or a production environment", errConflict, in.Slug)
+	}
+	return siteNode, nil
+}
+
+// checkEnvironment is checkEnv before the readiness check.
+func (s *Store) checkEnvironment(ctx context.Context, in envCreate) (siteNode string, err error) {
+	return checkEnv(ctx, s.r, in)
+}
+
 // createEnvironment persists the environment and enqueues env_create in
-// one transaction. Unknown site or source environment: errNotFound; a
-// taken slug or a second production environment: errConflict.
+// one transaction, after checkEnv again. Unknown site or source
+// environment: errNotFound; a taken slug or a second production
+// environment: errConflict.
 func (s *Store) createEnvironment(ctx context.Context, in envCreate) (jobID string, err error) {
 	now := s.now()
 	envID, jobID := newID(), newID()
 	payload, _ := json.Marshal(map[string]string{"name": in.Name, "slug": in.Slug, "type": in.Type})
 	err = s.tx(ctx, func(tx *sql.Tx) error {
-		var siteNode string
-		err := tx.QueryRowContext(ctx, `SELECT node_id FROM sites WHERE id = ?`, in.SiteID).Scan(&siteNode)
-		if errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("%w: site %q", errNotFound, in.SiteID)
-		}
+		siteNode, err := checkEnv(ctx, tx, in)
 		if err != nil {
 			return err
 		}
 		if in.NodeID == "" {
 			in.NodeID = siteNode
-		}
-		if in.SourceEnvironmentID != "" {
-			var n int
-			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM environments WHERE id = ? AND site_id = ?`,
-				in.SourceEnvironmentID, in.SiteID).Scan(&n); err != nil {
-				return err
-			}
-			if n == 0 {
-				return fmt.Errorf("%w: source environment %q of site %q", errNotFound, in.SourceEnvironmentID, in.SiteID)
-			}
-		}
-		var clash int
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM environments WHERE site_id = ? AND (slug = ? OR (? = 'production' AND environment_type = 'production'))`,
-			in.SiteID, in.Slug, in.Type).Scan(&clash); err != nil {
-			return err
-		}
-		if clash > 0 {
-			return fmt.Errorf("%w: the site already has environment %q or a production environment", errConflict, in.Slug)
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO environments (id, site_id, name, slug, environment_type, status, node_id, source_environment_id, promotion_preset, created_at, updated_at)
 			VALUES (?, ?, ?, ?, ?, 'creating', ?, ?, ?, ?, ?)`, envID, in.SiteID, in.Name, in.Slug, in.Type, in.NodeID,
@@ -235,15 +272,6 @@ func (s *Store) createAcquireJob(ctx context.Context, nodeID string, payload jso
 	return jobID, nil
 }
 
-// SiteNode implements apihttp.Sites.
-func (s *Store) SiteNode(ctx context.Context, siteID string) (string, error) {
-	site, err := s.site(ctx, siteID)
-	if err != nil {
-		return "", err
-	}
-	return site.NodeID, nil
-}
-
 const siteCols = `id, name, slug, status, COALESCE(primary_environment_id, ''), node_id, created_at, updated_at`
 
 func scanSite(sc interface{ Scan(...any) error }) (Site, error) {
@@ -256,8 +284,7 @@ func scanSite(sc interface{ Scan(...any) error }) (Site, error) {
 	return x, err
 }
 
-// site returns one site; an unknown id wraps errNotFound (and
-// apihttp.ErrNotFound, see notFound).
+// site returns one site; an unknown id wraps errNotFound (see notFound).
 func (s *Store) site(ctx context.Context, id string) (Site, error) {
 	x, err := scanSite(s.r.QueryRowContext(ctx, `SELECT `+siteCols+` FROM sites WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
@@ -415,11 +442,28 @@ func queryAll[T any](ctx context.Context, db *sql.DB, scan func(interface{ Scan(
 	return out, rows.Err()
 }
 
-// notFound wraps errNotFound, apihttp.ErrNotFound (for apihttp.Sites)
-// and preflight.ErrNodeNotFound for nodes.
-func notFound(what, id string) error {
-	if what == "node" {
-		return fmt.Errorf("%w: %w: node %q", errNotFound, preflight.ErrNodeNotFound, id)
+// notFoundError is the store's error for an unknown row; it matches
+// errNotFound, and preflight.ErrNodeNotFound for a node.
+type notFoundError struct{ what, id string }
+
+func (e *notFoundError) Error() string {
+	return fmt.Sprintf("devserver: not found: %s %q", e.what, e.id)
+}
+
+func (e *notFoundError) Is(target error) bool {
+	return target == errNotFound || (e.what == "node" && target == preflight.ErrNodeNotFound)
+}
+
+// notFound is the error of an unknown what (site, source environment,
+// job, node) with id.
+func notFound(what, id string) error { return &notFoundError{what: what, id: id} }
+
+// notFoundWhat names what was not found, for the client ("site"), or ""
+// when err is not a notFoundError.
+func notFoundWhat(err error) string {
+	var nf *notFoundError
+	if errors.As(err, &nf) {
+		return nf.what
 	}
-	return fmt.Errorf("%w: %w: %s %q", errNotFound, apihttp.ErrNotFound, what, id)
+	return ""
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"path/filepath"
 	"regexp"
 	"testing"
@@ -34,11 +35,12 @@ func TestNodeSourceOverSQLite(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.status, func(t *testing.T) {
 			id, err := st.upsertNode(ctx, NodeRow{Name: "n-" + c.status, PublicIP: "192.0.2.1", Hostname: "n.example",
-				SSHPort: 2222, SSHUser: "pressluft", Status: c.status})
+				SSHPort: 2222, SSHUser: "pressluft", Status: c.status, SSHPrivateKeyPath: "/var/lib/pressluft/keys/" + c.status})
 			require.NoError(t, err)
 			got, err := nodes.Node(ctx, id)
 			require.NoError(t, err)
-			want := preflight.Node{ID: id, Name: "n-" + c.status, Lifecycle: c.want, Host: "192.0.2.1", Port: 2222, User: "pressluft"}
+			want := preflight.Node{ID: id, Name: "n-" + c.status, Lifecycle: c.want, Host: "192.0.2.1", Port: 2222, User: "pressluft",
+				KeyFile: "/var/lib/pressluft/keys/" + c.status}
 			if d := cmp.Diff(want, got); d != "" {
 				t.Errorf("node (-want +got):\n%s", d)
 			}
@@ -63,4 +65,31 @@ func TestNewIDIsUUIDv4(t *testing.T) {
 		}
 		seen[id] = true
 	}
+}
+
+// A database made before nodes had ssh_private_key_path gets the column.
+func TestStoreMigratesOldDatabase(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "old.db")
+	db, err := sql.Open("sqlite", "file:"+path)
+	require.NoError(t, err)
+	_, err = db.Exec(`CREATE TABLE nodes (id TEXT PRIMARY KEY, name TEXT NOT NULL, hostname TEXT NOT NULL DEFAULT '',
+		public_ip TEXT NOT NULL DEFAULT '', ssh_port INTEGER NOT NULL DEFAULT 22, ssh_user TEXT NOT NULL DEFAULT '',
+		status TEXT NOT NULL, is_local INTEGER NOT NULL DEFAULT 0, last_seen_at TEXT, created_at TEXT NOT NULL, updated_at TEXT NOT NULL);
+		INSERT INTO nodes (id, name, status, created_at, updated_at) VALUES ('n1', 'old', 'active', '', '')`)
+	require.NoError(t, err)
+	require.NoError(t, db.Close())
+
+	st, err := openStore(ctx, path)
+	require.NoError(t, err)
+	t.Cleanup(func() { st.Close() })
+	n, err := st.nodeRow(ctx, "n1")
+	require.NoError(t, err)
+	require.Empty(t, n.SSHPrivateKeyPath)
+	_, err = st.upsertNode(ctx, NodeRow{Name: "old", Status: nodeActive, SSHPrivateKeyPath: "/k"})
+	require.NoError(t, err)
+	n, err = st.nodeRow(ctx, "n1")
+	require.NoError(t, err)
+	require.Equal(t, "/k", n.SSHPrivateKeyPath)
 }

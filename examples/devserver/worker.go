@@ -9,16 +9,16 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pressluft/runtime-readiness/apihttp"
 	"github.com/pressluft/runtime-readiness/preflight"
 	"github.com/pressluft/runtime-readiness/readiness"
 	"github.com/pressluft/runtime-readiness/sshexec"
 )
 
-// Job error codes (UPPER_SNAKE, as the host's).
+// Job error codes (UPPER_SNAKE, as the host's). A job whose node was not
+// ready when it was about to run (nothing ran on it) fails with
+// preflight.JobErrorNodeNotReady.
 const (
-	// codeNodeNotReady: the node was not ready when the job was about to
-	// run; nothing ran on it.
-	codeNodeNotReady = "NODE_NOT_READY"
 	// codeJobCommandFailed: the job's command ran and exited non-zero.
 	codeJobCommandFailed = "JOB_COMMAND_FAILED"
 	// codeSSHFailed: an SSH failure sshexec could not name.
@@ -55,7 +55,6 @@ type worker struct {
 	cond     *sync.Cond
 	paused   bool
 	stopping bool
-	active   int // goroutines between enter and leave
 
 	quit   chan struct{}      // closed by stop: claim nothing more
 	ctx    context.Context    // jobs' context, cancelled when draining times out
@@ -103,17 +102,7 @@ func sleepOrDone(done <-chan struct{}, d time.Duration) bool {
 	}
 }
 
-// pause returns once no job is running and none will be claimed until
-// resume.
-func (w *worker) pause() {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.paused = true
-	for w.active > 0 {
-		w.cond.Wait()
-	}
-}
-
+// resume lets a worker started paused (Config.WorkerPaused) claim jobs.
 func (w *worker) resume() {
 	w.mu.Lock()
 	w.paused = false
@@ -130,24 +119,15 @@ func (w *worker) notify() {
 	}
 }
 
+// enter waits while the worker is paused; it reports false once the
+// worker is stopping.
 func (w *worker) enter() bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	for w.paused && !w.stopping {
 		w.cond.Wait()
 	}
-	if w.stopping {
-		return false
-	}
-	w.active++
-	return true
-}
-
-func (w *worker) leave() {
-	w.mu.Lock()
-	w.active--
-	w.cond.Broadcast()
-	w.mu.Unlock()
+	return !w.stopping
 }
 
 func (w *worker) loop(id string) {
@@ -158,7 +138,6 @@ func (w *worker) loop(id string) {
 			return
 		}
 		found := w.runOne(id)
-		w.leave()
 		if found {
 			w.notify() // there may be more: wake another goroutine
 			continue
@@ -218,7 +197,7 @@ func (w *worker) execute(ctx context.Context, j *Job) (status, code, msg string)
 	if !d.Admit || d.WouldRefuse {
 		// Warn mode admits a not-ready node at the API; the worker still
 		// runs nothing on it.
-		return jobFailed, codeNodeNotReady, notReadyMessage(op, d.Report)
+		return jobFailed, preflight.JobErrorNodeNotReady, apihttp.RefusalMessage(d)
 	}
 	t, err := w.target(ctx, j.NodeID)
 	if err != nil {
@@ -250,26 +229,14 @@ func (w *worker) checkFailed(ctx context.Context, err error) (string, string, st
 		return jobQueued, "", ""
 	}
 	if errors.Is(err, preflight.ErrNodeNotFound) {
-		return jobFailed, codeNodeNotReady, "the job's node no longer exists"
+		return jobFailed, preflight.JobErrorNodeNotReady, "the job's node no longer exists"
 	}
 	w.log.Error("devserver: worker: readiness check", "error", err)
-	return jobFailed, codeNodeNotReady, "the node's readiness could not be checked"
+	return jobFailed, preflight.JobErrorNodeNotReady, "the node's readiness could not be checked"
 }
 
-// notReadyMessage lists the blocking reason codes, root cause first.
-func notReadyMessage(op readiness.Operation, r readiness.Report) string {
-	var codes []string
-	for _, x := range r.Blocking() {
-		codes = append(codes, string(x.Code))
-	}
-	if len(codes) == 0 && r.PrimaryReason != "" {
-		codes = append(codes, string(r.PrimaryReason))
-	}
-	return fmt.Sprintf("node not ready for %s: %s", op, strings.Join(codes, ", "))
-}
-
-// target builds the SSH target of a node from its record and credentials,
-// pinning its host keys (none pinned fails closed).
+// target builds the SSH target of a node from its record and credentials
+// (its keys and host-key policy; no policy fails closed in sshexec).
 func (w *worker) target(ctx context.Context, nodeID string) (sshexec.Target, error) {
 	n, err := w.nodes.Node(ctx, nodeID)
 	if err != nil {

@@ -79,7 +79,7 @@ func (s *syncBuf) String() string {
 }
 
 // TestCanaryNeverLeaks: the SDK stack in process (gate, prober, client,
-// nodes handler, Guard), every logger at Debug: no response and no log
+// readiness handlers, Summary, Guard), every logger at Debug: no response and no log
 // line holds the token a node printed.
 func TestCanaryNeverLeaks(t *testing.T) {
 	t.Parallel()
@@ -101,17 +101,35 @@ func TestCanaryNeverLeaks(t *testing.T) {
 	})
 	require.NoError(t, err)
 	defer g.Close()
-	acfg := apihttp.Config{Gate: g, Nodes: nodes, Logger: log,
-		DefaultNode: func(context.Context) (string, error) { return id, nil }}
-	mux := http.NewServeMux()
-	nh := apihttp.NewNodesHandler(acfg)
-	mux.Handle("/api/nodes", nh)
-	mux.Handle("/api/nodes/", nh)
-	mux.HandleFunc("POST /api/sites", func(w http.ResponseWriter, r *http.Request) {
+	// The SDK's handlers as a host mounts them: its API router without
+	// /api, the readiness report and refresh handlers, the node summary
+	// in its own node JSON, and the Guard in front of its create route.
+	api := http.NewServeMux()
+	hc := apihttp.HandlerConfig{Gate: g, Logger: log}
+	api.Handle("GET /nodes/{id}/readiness", apihttp.NewReportHandler(hc))
+	api.Handle("POST /nodes/{id}/readiness/refresh", apihttp.NewRefreshHandler(hc))
+	summary := func(w http.ResponseWriter, r *http.Request, id string) {
+		s, err := g.Summary(r.Context(), id)
+		if err != nil {
+			apihttp.WriteError(w, http.StatusInternalServerError, apihttp.CodeInternalError, "internal error")
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{"id": id, "readiness": s})
+	}
+	api.HandleFunc("GET /nodes", func(w http.ResponseWriter, r *http.Request) { summary(w, r, id) })
+	api.HandleFunc("GET /nodes/{id}", func(w http.ResponseWriter, r *http.Request) { summary(w, r, r.PathValue("id")) })
+	api.HandleFunc("POST /sites", func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusAccepted)
 		io.WriteString(w, `{"job_id":"j"}`)
 	})
-	srv := httptest.NewServer(apihttp.Guard(acfg)(mux))
+	guarded := apihttp.Guard(apihttp.GuardConfig{
+		Gate: g, Logger: log,
+		Candidates: apihttp.NodeIDField(func(*http.Request, apihttp.Request) ([]string, error) { return []string{id}, nil }),
+	})(api)
+	mux := http.NewServeMux()
+	mux.Handle("/api/", http.StripPrefix("/api", guarded))
+	srv := httptest.NewServer(mux)
 	defer srv.Close()
 
 	var seen int
