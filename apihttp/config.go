@@ -26,8 +26,9 @@ type Reporter interface {
 
 // Request is what Guard knows of a guarded create when it asks the host
 // hooks: the operation, the site id of an environments create ("" for a
-// site create), and the body it read (the host's handler reads the same
-// bytes afterwards).
+// site create), and the body it read. The hooks' *http.Request reads the
+// same bytes from its Body, rewound for each hook, so a hook may decode
+// either; the host's handler reads them once more afterwards.
 type Request struct {
 	Operation readiness.Operation
 	SiteID    string
