@@ -181,8 +181,8 @@ func (g *guard) serveGuarded(w http.ResponseWriter, r *http.Request, req Request
 			return
 		}
 		rewind()
-	} else if !isObject(body) || !validJSON(body) {
-		g.cfg.Error(w, http.StatusBadRequest, CodeBadRequest, "request body must be a JSON object")
+	} else if msg := objectProblem(body); msg != "" {
+		g.cfg.Error(w, http.StatusBadRequest, CodeBadRequest, msg)
 		return
 	}
 	candidates, err := g.cfg.Candidates(r, req)
@@ -244,6 +244,18 @@ func (e invalidError) Error() string      { return string(e) }
 func (invalidError) Is(target error) bool { return target == ErrInvalid }
 
 func invalid(msg string) error { return invalidError(msg) }
+
+// objectProblem is the default validation: "" for a JSON object, else
+// the client-safe message NodeIDField gives for the same body.
+func objectProblem(body []byte) string {
+	switch {
+	case !isObject(body):
+		return "request body must be a JSON object"
+	case !validJSON(body):
+		return "malformed JSON body"
+	}
+	return ""
+}
 
 // isObject reports whether body's first non-space byte opens an object.
 func isObject(body []byte) bool {
