@@ -29,7 +29,8 @@ type Reporter interface {
 // hooks: the operation, the site id of an environments create ("" for a
 // site create), and the body it read. The hooks' *http.Request reads the
 // same bytes from its Body, rewound for each hook, so a hook may decode
-// either; the host's handler reads them once more afterwards.
+// either; the host's handler reads them once more afterwards. Body is
+// the buffer next reads from: a hook must not modify it.
 type Request struct {
 	Operation readiness.Operation
 	SiteID    string

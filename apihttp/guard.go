@@ -173,18 +173,18 @@ func (g *guard) serveGuarded(w http.ResponseWriter, r *http.Request, req Request
 		br.Reset(body)
 		r.Body = br
 	}
-	rewind()
 	// The host's own view of the request goes first: an invalid create
 	// is the host's 400 and never causes a probe.
 	if g.cfg.Validate != nil {
+		rewind()
 		if !g.cfg.Validate(w, r, req) {
 			return
 		}
-		rewind()
 	} else if msg := objectProblem(body); msg != "" {
 		g.cfg.Error(w, http.StatusBadRequest, CodeBadRequest, msg)
 		return
 	}
+	rewind()
 	candidates, err := g.cfg.Candidates(r, req)
 	switch {
 	case errors.Is(err, ErrNotFound):
@@ -204,9 +204,11 @@ func (g *guard) serveGuarded(w http.ResponseWriter, r *http.Request, req Request
 	}
 	dc.d, dc.set = d, true
 	if g.cfg.OnDecision != nil {
+		rewind()
 		g.cfg.OnDecision(r, d)
 	}
 	if !d.Admit {
+		rewind()
 		g.cfg.Refuse(w, r, d)
 		return
 	}
