@@ -475,7 +475,9 @@ func TestGuardValidateRunsFirst(t *testing.T) {
 				hook("candidates", r, req)
 				return []string{nodeSudo}, nil
 			}
-			c.OnDecision = func(r *http.Request, d preflight.Decision) { hook("on-decision", r, apihttp.Request{Body: []byte(body)}) }
+			c.OnDecision = func(r *http.Request, d preflight.Decision) {
+				hook("on-decision", r, apihttp.Request{Body: []byte(body)})
+			}
 			c.Refuse = func(w http.ResponseWriter, r *http.Request, d preflight.Decision) {
 				hook("refuse", r, apihttp.Request{Body: []byte(body)})
 				apihttp.WriteRefusal(w, d)
