@@ -69,23 +69,3 @@ func unescapeSegment(s string) string {
 	}
 	return u
 }
-
-// codeFor is the API error code of the statuses this package answers.
-func codeFor(status int) string {
-	switch status {
-	case http.StatusBadRequest:
-		return CodeBadRequest
-	case http.StatusNotFound:
-		return CodeNotFound
-	case http.StatusConflict:
-		return CodeConflict
-	case http.StatusRequestEntityTooLarge:
-		return CodePayloadTooLarge
-	case http.StatusMethodNotAllowed:
-		return CodeMethodNotAllowed
-	case http.StatusNotImplemented:
-		return CodeNotImplemented
-	default:
-		return CodeInternalError
-	}
-}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"path"
 	"strings"
 
 	"github.com/pressluft/runtime-readiness/preflight"
@@ -26,8 +27,10 @@ type Reporter interface {
 
 // Request is what Guard knows of a guarded create when it asks the host
 // hooks: the operation, the site id of an environments create ("" for a
-// site create), and the body it read (the host's handler reads the same
-// bytes afterwards).
+// site create), and the body it read. The hooks' *http.Request reads the
+// same bytes from its Body, rewound for each hook, so a hook may decode
+// either; the host's handler reads them once more afterwards. Body is
+// the buffer next reads from: a hook must not modify it.
 type Request struct {
 	Operation readiness.Operation
 	SiteID    string
@@ -88,7 +91,11 @@ type GuardConfig struct {
 	// guard sees it: "" (the default) where the guard wraps the host's
 	// API router inside http.StripPrefix("/api", ...), so that it sees
 	// /sites; "/api" where it wraps a handler that sees the full path.
-	// It must start with "/" and not end with one.
+	// It is a literal, unescaped, clean path that starts with "/" and
+	// does not end with one; Guard panics on anything else (a "%" escape,
+	// a "{wildcard}", "." or ".." or empty segments), since a prefix
+	// that the host's mux reads differently would leave creates
+	// unguarded.
 	Prefix string
 	// Refuse writes a refusal; nil means WriteRefusal (409
 	// node_not_ready with the report). A host whose clients decode error
@@ -119,6 +126,10 @@ func (c GuardConfig) withDefaults() GuardConfig {
 		panic("apihttp: Guard: GuardConfig.Candidates is required")
 	case c.Prefix != "" && (!strings.HasPrefix(c.Prefix, "/") || strings.HasSuffix(c.Prefix, "/")):
 		panic("apihttp: Guard: GuardConfig.Prefix must start with / and not end with one, got " + c.Prefix)
+	case path.Clean(c.Prefix) != c.Prefix && c.Prefix != "":
+		panic("apihttp: Guard: GuardConfig.Prefix must be a clean path, got " + c.Prefix)
+	case strings.ContainsAny(c.Prefix, "%{}"):
+		panic("apihttp: Guard: GuardConfig.Prefix must be a literal, unescaped path, got " + c.Prefix)
 	}
 	if c.Refuse == nil {
 		c.Refuse = func(w http.ResponseWriter, _ *http.Request, d preflight.Decision) { WriteRefusal(w, d) }

@@ -39,12 +39,13 @@ func WriteError(w http.ResponseWriter, status int, code, message string) {
 // WriteRefusal writes the default refusal of a create: 409
 // node_not_ready with the node, its full readiness report and, when the
 // gate chose among several candidates (preflight.Gate.Choose), each
-// candidate's refusal; Retry-After when every blocking reason may clear
-// by itself. A host with a seam of its own calls it from its handler
-// when its service returns a *preflight.RefusedError. It writes nothing
-// useful for an admitted decision: call it for refusals only.
+// candidate's refusal; Retry-After when a retry may succeed without
+// anyone acting (Retryable). A host with a seam of its own calls it from
+// its handler when its service returns a *preflight.RefusedError. It
+// writes nothing useful for an admitted decision: call it for refusals
+// only.
 func WriteRefusal(w http.ResponseWriter, d preflight.Decision) {
-	if d.Report.Retryable() {
+	if Retryable(d) {
 		w.Header().Set("Retry-After", RetryAfterSeconds)
 	}
 	body := contracts.NodeNotReady{
@@ -61,6 +62,24 @@ func WriteRefusal(w http.ResponseWriter, d preflight.Decision) {
 		body.Candidates = &cs
 	}
 	writeJSON(w, http.StatusConflict, body)
+}
+
+// Retryable reports whether a refusal may clear by itself: every
+// blocking reason of the node's report is retryable (pending
+// acquisition, an unreachable node, a check never run) or, when the gate
+// chose among several candidates, of at least one candidate's report,
+// whatever the candidates' order. A RefuseFunc that sets Retry-After in
+// its own shape uses it.
+func Retryable(d preflight.Decision) bool {
+	if len(d.Candidates) > 1 {
+		for i := range d.Candidates {
+			if d.Candidates[i].Report.Retryable() {
+				return true
+			}
+		}
+		return false
+	}
+	return d.Report.Retryable()
 }
 
 // RefusalMessage is the one-line, operator-safe message of a refusal:

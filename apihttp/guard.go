@@ -35,8 +35,10 @@ func Guard(cfg GuardConfig) func(http.Handler) http.Handler {
 type decisionKey struct{}
 
 // DecisionFrom returns the readiness decision Guard made for the request
-// whose context ctx is, and false for a request Guard did not guard (or
-// did not see). Its Report is shared with the gate's cache: read-only.
+// whose context ctx is (in OnDecision, Refuse and the next handler), and
+// false for a request Guard did not guard, did not see, or has not
+// decided yet (in Validate and Candidates). Its Report is shared with the
+// gate's cache: read-only.
 func DecisionFrom(ctx context.Context) (preflight.Decision, bool) {
 	c, ok := ctx.Value(decisionKey{}).(*decisionCtx)
 	if !ok {
@@ -46,14 +48,15 @@ func DecisionFrom(ctx context.Context) (preflight.Decision, bool) {
 }
 
 // decisionCtx carries the Decision in one allocation with the context
-// that holds it.
+// that holds it; until the gate has decided (set) it holds none.
 type decisionCtx struct {
 	context.Context
-	d preflight.Decision
+	d   preflight.Decision
+	set bool
 }
 
 func (c *decisionCtx) Value(key any) any {
-	if key == (decisionKey{}) {
+	if key == (decisionKey{}) && c.set {
 		return c
 	}
 	return c.Context.Value(key)
@@ -149,7 +152,6 @@ func escapedRoute(p, prefix string) (readiness.Operation, string, bool) {
 }
 
 func (g *guard) serveGuarded(w http.ResponseWriter, r *http.Request, req Request) {
-	ctx := r.Context()
 	body, err := readBody(r, g.cfg.MaxBodyBytes)
 	if err != nil {
 		if errors.Is(err, errTooLarge) {
@@ -160,16 +162,29 @@ func (g *guard) serveGuarded(w http.ResponseWriter, r *http.Request, req Request
 		return
 	}
 	req.Body = body
+	// One shallow copy of the request serves the hooks and next: its
+	// Body reads the bytes read above (rewound before every reader, so a
+	// Validate that decodes r.Body as the host's handler does sees the
+	// whole body), and its context gets the decision once there is one.
+	dc := &decisionCtx{Context: r.Context()}
+	r = r.WithContext(dc)
+	br := &bodyReader{}
+	rewind := func() {
+		br.Reset(body)
+		r.Body = br
+	}
 	// The host's own view of the request goes first: an invalid create
 	// is the host's 400 and never causes a probe.
 	if g.cfg.Validate != nil {
+		rewind()
 		if !g.cfg.Validate(w, r, req) {
 			return
 		}
-	} else if !isObject(body) || !validJSON(body) {
-		g.cfg.Error(w, http.StatusBadRequest, CodeBadRequest, "request body must be a JSON object")
+	} else if msg := objectProblem(body); msg != "" {
+		g.cfg.Error(w, http.StatusBadRequest, CodeBadRequest, msg)
 		return
 	}
+	rewind()
 	candidates, err := g.cfg.Candidates(r, req)
 	switch {
 	case errors.Is(err, ErrNotFound):
@@ -182,22 +197,22 @@ func (g *guard) serveGuarded(w http.ResponseWriter, r *http.Request, req Request
 		g.internal(w, r, "candidates", err, "operation", string(req.Operation))
 		return
 	}
-	d, err := g.cfg.Gate.Choose(ctx, req.Operation, candidates)
+	d, err := g.cfg.Gate.Choose(dc.Context, req.Operation, candidates)
 	if err != nil {
 		g.internal(w, r, "readiness check failed", err, "operation", string(req.Operation))
 		return
 	}
+	dc.d, dc.set = d, true
 	if g.cfg.OnDecision != nil {
+		rewind()
 		g.cfg.OnDecision(r, d)
 	}
 	if !d.Admit {
+		rewind()
 		g.cfg.Refuse(w, r, d)
 		return
 	}
-	r = r.WithContext(&decisionCtx{Context: ctx, d: d})
-	br := &bodyReader{}
-	br.Reset(body)
-	r.Body = br
+	rewind()
 	g.next.ServeHTTP(w, r)
 }
 
@@ -231,6 +246,18 @@ func (e invalidError) Error() string      { return string(e) }
 func (invalidError) Is(target error) bool { return target == ErrInvalid }
 
 func invalid(msg string) error { return invalidError(msg) }
+
+// objectProblem is the default validation: "" for a JSON object, else
+// the client-safe message NodeIDField gives for the same body.
+func objectProblem(body []byte) string {
+	switch {
+	case !isObject(body):
+		return "request body must be a JSON object"
+	case !validJSON(body):
+		return "malformed JSON body"
+	}
+	return ""
+}
 
 // isObject reports whether body's first non-space byte opens an object.
 func isObject(body []byte) bool {

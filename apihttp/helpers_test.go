@@ -16,10 +16,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/getkin/kin-openapi/openapi3"
-	"github.com/getkin/kin-openapi/openapi3filter"
-	"github.com/getkin/kin-openapi/routers"
-	"github.com/getkin/kin-openapi/routers/legacy"
 	"github.com/stretchr/testify/require"
 
 	"github.com/pressluft/runtime-readiness/apihttp"
@@ -38,11 +34,13 @@ const (
 	nodeUnreachable    = "10000000-0000-4000-8000-000000000005"
 	nodeDecommissioned = "10000000-0000-4000-8000-000000000006"
 	nodeStale          = "10000000-0000-4000-8000-000000000007"
+	nodeReady2         = "10000000-0000-4000-8000-000000000008"
 	nodeBoom           = "10000000-0000-4000-8000-0000000000ee" // the gate fails internally
 	nodeMissing        = "10000000-0000-4000-8000-0000000000ff" // unknown to the gate
 
 	siteOnReady = "20000000-0000-4000-8000-000000000001"
 	siteOnSudo  = "20000000-0000-4000-8000-000000000002"
+	siteBoom    = "20000000-0000-4000-8000-0000000000ee" // the host's store fails
 	siteMissing = "20000000-0000-4000-8000-0000000000ff"
 
 	jobID = "30000000-0000-4000-8000-000000000001"
@@ -51,6 +49,11 @@ const (
 // secret stands for raw remote output or internal detail that must never
 // reach a response.
 const secret = "sudo: a password is required; /home/pressluft/.ssh/id_ed25519"
+
+// observedSecret stands for what a probe observed on a node (the detail
+// of a transport failure): a refusal's body carries it in its report, but
+// no log line ever does.
+const observedSecret = "banner: OpenSSH_9.6 internal-host-7"
 
 var t0 = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 
@@ -74,7 +77,7 @@ func report(nodeID string, op readiness.Operation) readiness.Report {
 		obs = readiness.Observation{NodeID: nodeID, User: "pressluft", HasAddress: true}
 	case nodeUnreachable:
 		obs.Facts = nil
-		obs.Transport = &readiness.TransportFailure{Code: readiness.CodeSSHUnreachable, Detail: "connection refused"}
+		obs.Transport = &readiness.TransportFailure{Code: readiness.CodeSSHUnreachable, Detail: "connection refused; " + observedSecret}
 	case nodeDecommissioned:
 		obs = readiness.Observation{NodeID: nodeID, Lifecycle: readiness.LifecycleDecommissioned, CheckedAt: t0}
 	}
@@ -85,16 +88,26 @@ func report(nodeID string, op readiness.Operation) readiness.Report {
 	return r
 }
 
-// fakeGate answers from report() and counts its calls. Nodes in warn are
-// admitted although not ready, as preflight's ModeWarn does.
+// noCandidate is the decision of an operation without a candidate node,
+// as preflight.Gate.Choose makes it.
+func noCandidate(op readiness.Operation) preflight.Decision {
+	return preflight.Decision{Operation: op, Mode: preflight.ModeEnforce, WouldRefuse: true, Report: readiness.NoCandidate(op, t0)}
+}
+
+// fakeGate is a Chooser and Reporter that answers from report() and
+// counts its calls. It chooses as preflight.Gate.Choose does (the first
+// admitted candidate; otherwise the first refusal with every candidate's;
+// unknown nodes passed over; no candidate a no_candidate_node refusal);
+// TestGuardWithRealGate holds Guard to the same answers on a real gate.
+// Nodes in warn are admitted although not ready, as ModeWarn does.
 type fakeGate struct {
 	warn      map[string]bool
-	checks    atomic.Int64
+	chooses   atomic.Int64
 	reports   atomic.Int64
 	refreshes atomic.Int64
 
-	mu      sync.Mutex
-	checked []string // "op node"
+	mu     sync.Mutex
+	chosen []string // "op cand1,cand2,..." per Choose
 }
 
 func (g *fakeGate) lookup(nodeID string) error {
@@ -107,11 +120,7 @@ func (g *fakeGate) lookup(nodeID string) error {
 	return nil
 }
 
-func (g *fakeGate) Check(_ context.Context, op readiness.Operation, nodeID string) (preflight.Decision, error) {
-	g.checks.Add(1)
-	g.mu.Lock()
-	g.checked = append(g.checked, string(op)+" "+nodeID)
-	g.mu.Unlock()
+func (g *fakeGate) check(op readiness.Operation, nodeID string) (preflight.Decision, error) {
 	if err := g.lookup(nodeID); err != nil {
 		return preflight.Decision{}, err
 	}
@@ -131,6 +140,32 @@ func (g *fakeGate) Check(_ context.Context, op readiness.Operation, nodeID strin
 	return d, nil
 }
 
+func (g *fakeGate) Choose(_ context.Context, op readiness.Operation, candidates []string) (preflight.Decision, error) {
+	g.chooses.Add(1)
+	g.mu.Lock()
+	g.chosen = append(g.chosen, string(op)+" "+strings.Join(candidates, ","))
+	g.mu.Unlock()
+	var refused []preflight.Decision
+	for _, id := range candidates {
+		d, err := g.check(op, id)
+		switch {
+		case errors.Is(err, preflight.ErrNodeNotFound):
+			continue
+		case err != nil:
+			return preflight.Decision{}, err
+		case d.Admit:
+			return d, nil
+		}
+		refused = append(refused, d)
+	}
+	if len(refused) == 0 {
+		return noCandidate(op), nil
+	}
+	d := refused[0]
+	d.Candidates = refused
+	return d, nil
+}
+
 func (g *fakeGate) Report(_ context.Context, nodeID string) (readiness.Report, error) {
 	g.reports.Add(1)
 	if err := g.lookup(nodeID); err != nil {
@@ -147,53 +182,75 @@ func (g *fakeGate) Refresh(_ context.Context, nodeID string) (readiness.Report, 
 	return report(nodeID, readiness.OperationSiteCreate), nil
 }
 
-func (g *fakeGate) Status(nodeID string) (preflight.NodeStatus, bool) {
-	switch nodeID {
-	case nodeSudo:
-		return preflight.NodeStatus{
-			NodeID: nodeID, State: readiness.StateNotReady, PreviousState: readiness.StateReady,
-			PrimaryReason:    readiness.CodeSudoPasswordRequired,
-			LastTransitionAt: t0.Add(-time.Hour), LastCheckedAt: t0,
-		}, true
-	case nodeReady:
-		return preflight.NodeStatus{
-			NodeID: nodeID, State: readiness.StateReady, PreviousState: readiness.StateUnknown,
-			LastTransitionAt: t0, LastCheckedAt: t0,
-		}, true
-	}
-	return preflight.NodeStatus{}, false
-}
-
-func (g *fakeGate) checkedCalls() []string {
+// chosenCalls returns one "op cand1,cand2" line per Choose call.
+func (g *fakeGate) chosenCalls() []string {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	return append([]string(nil), g.checked...)
+	return append([]string(nil), g.chosen...)
 }
 
-// fakeSites maps the test sites to their nodes.
-type fakeSites struct{}
-
-func (fakeSites) SiteNode(_ context.Context, siteID string) (string, error) {
+// hostSites maps the test sites to their nodes, as a host's store does.
+func hostSites(siteID string) (string, error) {
 	switch siteID {
 	case siteOnReady:
 		return nodeReady, nil
 	case siteOnSudo:
 		return nodeSudo, nil
-	case nodeBoom:
+	case siteBoom:
 		return "", errors.New("sites: " + secret)
 	}
 	return "", fmt.Errorf("site %q: %w", siteID, apihttp.ErrNotFound)
 }
 
-// testNodes is the node source of the nodes endpoints.
-func testNodes() *preflight.MemoryNodes {
-	return preflight.NewMemoryNodes(
-		preflight.Node{ID: nodeReady, Name: "local", Host: "127.0.0.1", User: "pressluft", IsLocal: true},
-		preflight.Node{ID: nodeSudo, Name: "web-2", Host: "203.0.113.10", User: "pressluft"},
-		preflight.Node{ID: nodeAcquiring, Name: "web-3", Lifecycle: readiness.LifecycleAcquiring},
-		preflight.Node{ID: nodeNeverProbed, Name: "web-4", Host: "203.0.113.12", User: "pressluft", Lifecycle: "unreachable"},
-		preflight.Node{ID: nodeStale, Name: "web-5", Host: "203.0.113.13", User: "pressluft"},
-	)
+// siteCandidates is the CandidatesFunc most tests use: the body's
+// node_id, else the site's node for an environment and nodeReady for a
+// site. An environments create always resolves its site first, so an
+// unknown site is 404 even with a node_id.
+func siteCandidates(r *http.Request, req apihttp.Request) ([]string, error) {
+	var siteNode string
+	if req.SiteID != "" {
+		n, err := hostSites(req.SiteID)
+		if err != nil {
+			return nil, err
+		}
+		siteNode = n
+	}
+	return apihttp.NodeIDField(func(*http.Request, apihttp.Request) ([]string, error) {
+		if siteNode != "" {
+			return []string{siteNode}, nil
+		}
+		return []string{nodeReady}, nil
+	})(r, req)
+}
+
+// recordingNext is the host's create handler: it records what it was
+// handed and answers 202 {job_id}, as pressluft's handlers do.
+type recordingNext struct {
+	mu            sync.Mutex
+	calls         int
+	body          []byte
+	contentLength int64
+	decision      preflight.Decision
+	hasDecision   bool
+	readErr       error
+}
+
+func (n *recordingNext) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	b, err := io.ReadAll(r.Body)
+	n.mu.Lock()
+	n.calls++
+	n.body, n.readErr, n.contentLength = b, err, r.ContentLength
+	n.decision, n.hasDecision = apihttp.DecisionFrom(r.Context())
+	n.mu.Unlock()
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusAccepted)
+	_ = json.NewEncoder(w).Encode(contracts.JobAccepted{JobId: jobID})
+}
+
+func (n *recordingNext) callCount() int {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.calls
 }
 
 // logBuffer is a concurrency-safe log sink.
@@ -214,77 +271,11 @@ func (l *logBuffer) String() string {
 	return l.b.String()
 }
 
+// newLogger logs everything, debug included, so that a test sees any
+// line that could carry what it must not.
 func newLogger() (*slog.Logger, *logBuffer) {
 	var lb logBuffer
-	return slog.New(slog.NewTextHandler(&lb, nil)), &lb
-}
-
-// --- contract validation ---
-
-var (
-	specOnce   sync.Once
-	specDoc    *openapi3.T
-	specRouter routers.Router
-	specErr    error
-)
-
-func loadSpec(t testing.TB) (*openapi3.T, routers.Router) {
-	t.Helper()
-	specOnce.Do(func() {
-		loader := openapi3.NewLoader()
-		specDoc, specErr = loader.LoadFromData(contracts.Spec())
-		if specErr != nil {
-			return
-		}
-		if specErr = specDoc.Validate(context.Background()); specErr != nil {
-			return
-		}
-		// The contract's server URL is the relative "/api"; route
-		// against an absolute one with the same path.
-		specDoc.Servers = openapi3.Servers{{URL: "http://example.test/api"}}
-		specRouter, specErr = legacy.NewRouter(specDoc)
-	})
-	require.NoError(t, specErr)
-	return specDoc, specRouter
-}
-
-// validateResponse checks one response, status, headers and body, against
-// the operation in contracts/openapi.yaml that req matches. A status the
-// operation does not declare fails.
-func validateResponse(t *testing.T, req *http.Request, status int, header http.Header, body []byte) {
-	t.Helper()
-	require.NoError(t, responseError(t, req, status, header, body),
-		"%s %s: %d %s does not match the contract", req.Method, req.URL.Path, status, body)
-}
-
-func responseError(t *testing.T, req *http.Request, status int, header http.Header, body []byte) error {
-	t.Helper()
-	_, router := loadSpec(t)
-	vreq := req.Clone(context.Background())
-	vreq.URL.Scheme, vreq.URL.Host = "http", "example.test"
-	vreq.Host = "example.test"
-	route, params, err := router.FindRoute(vreq)
-	if err != nil {
-		return fmt.Errorf("no operation in openapi.yaml for %s %s: %w", req.Method, req.URL.Path, err)
-	}
-	in := &openapi3filter.ResponseValidationInput{
-		RequestValidationInput: &openapi3filter.RequestValidationInput{Request: vreq, PathParams: params, Route: route},
-		Status:                 status,
-		Header:                 header,
-		Body:                   io.NopCloser(bytes.NewReader(body)),
-		Options:                &openapi3filter.Options{IncludeResponseStatus: true, MultiError: true},
-	}
-	return openapi3filter.ValidateResponse(context.Background(), in)
-}
-
-// validateSchema checks a body against a named schema, for responses to
-// requests no operation matches (404 and 405 of unknown routes).
-func validateSchema(t *testing.T, name string, body []byte) {
-	t.Helper()
-	doc, _ := loadSpec(t)
-	var v any
-	require.NoError(t, json.Unmarshal(body, &v))
-	require.NoError(t, doc.Components.Schemas[name].Value.VisitJSON(v), "%s: %s", name, body)
+	return slog.New(slog.NewTextHandler(&lb, &slog.HandlerOptions{Level: slog.LevelDebug})), &lb
 }
 
 // errorBody decodes the error shape.
@@ -313,4 +304,10 @@ func newRequest(method, target, body string) *http.Request {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	return req
+}
+
+func serve(h http.Handler, req *http.Request) *httptest.ResponseRecorder {
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	return rec
 }
