@@ -55,7 +55,6 @@ type worker struct {
 	cond     *sync.Cond
 	paused   bool
 	stopping bool
-	active   int // goroutines between enter and leave
 
 	quit   chan struct{}      // closed by stop: claim nothing more
 	ctx    context.Context    // jobs' context, cancelled when draining times out
@@ -103,17 +102,6 @@ func sleepOrDone(done <-chan struct{}, d time.Duration) bool {
 	}
 }
 
-// pause returns once no job is running and none will be claimed until
-// resume.
-func (w *worker) pause() {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.paused = true
-	for w.active > 0 {
-		w.cond.Wait()
-	}
-}
-
 func (w *worker) resume() {
 	w.mu.Lock()
 	w.paused = false
@@ -130,24 +118,15 @@ func (w *worker) notify() {
 	}
 }
 
+// enter waits while the worker is paused and reports whether it may claim
+// a job: false once it is stopping.
 func (w *worker) enter() bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	for w.paused && !w.stopping {
 		w.cond.Wait()
 	}
-	if w.stopping {
-		return false
-	}
-	w.active++
-	return true
-}
-
-func (w *worker) leave() {
-	w.mu.Lock()
-	w.active--
-	w.cond.Broadcast()
-	w.mu.Unlock()
+	return !w.stopping
 }
 
 func (w *worker) loop(id string) {
@@ -158,7 +137,6 @@ func (w *worker) loop(id string) {
 			return
 		}
 		found := w.runOne(id)
-		w.leave()
 		if found {
 			w.notify() // there may be more: wake another goroutine
 			continue
