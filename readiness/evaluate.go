@@ -114,19 +114,32 @@ var chain = []struct {
 var undialed = []Code{CodeSSHCredentialsUnavailable}
 
 // failedStep returns the index in chain of the step tf fails and how many
-// steps before it were observed to hold. A code outside the chain fails
-// at exec, where the chain ends, with nothing before it observed: the
-// code does not say how far the round trip got.
+// steps before it were observed to hold: those before the code's step, or
+// before tf.Reached when the round trip stopped earlier. A code outside the
+// chain fails at exec, where the chain ends, with nothing before it
+// observed unless tf.Reached says how far the round trip got.
 func failedStep(tf *TransportFailure) (at, held int) {
+	at, held = len(chain)-1, 0
 	for i, step := range chain {
 		if slices.Contains(step.codes, tf.Code) {
-			if slices.Contains(undialed, tf.Code) {
-				return i, 0
-			}
-			return i, i
+			at, held = i, i
+			break
 		}
 	}
-	return len(chain) - 1, 0
+	if tf.Reached != "" {
+		reached := 0 // a value that names no step of the chain claims nothing
+		for i, step := range chain {
+			if step.pr == tf.Reached {
+				reached = i
+			}
+		}
+		// No step from the failing one on passes, whatever Reached says.
+		held = min(reached, at)
+	}
+	if slices.Contains(undialed, tf.Code) {
+		held = 0
+	}
+	return at, held
 }
 
 func (e *evaluator) run() {

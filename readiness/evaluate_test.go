@@ -47,6 +47,13 @@ func transport(c Code) Observation {
 	return o
 }
 
+// reachedAt is transport(c) having got to step at of the SSH chain.
+func reachedAt(c Code, at Prerequisite) Observation {
+	o := transport(c)
+	o.Transport.Reached = at
+	return o
+}
+
 func mutate(fn func(f *Facts)) *Facts {
 	f := readyFacts()
 	fn(f)
@@ -165,6 +172,34 @@ func TestEvaluate(t *testing.T) {
 				{"host_key", ""}: {Status: CheckSkipped, BlockedBy: CodeSSHCredentialsUnavailable},
 				{"auth", ""}:     {Status: CheckFail, Code: CodeSSHCredentialsUnavailable, Observed: "detail"},
 				{"exec", ""}:     {Status: CheckSkipped, BlockedBy: CodeSSHCredentialsUnavailable},
+			},
+		},
+		{
+			name: "interrupted in the handshake: only tcp was observed", obs: reachedAt(CodeProbeInterrupted, PrereqSSHHandshake), policy: Baseline(), state: StateNotReady,
+			reasons: []rc{b(CodeProbeInterrupted, "")},
+			checks: map[[2]string]Check{
+				{"tcp", ""}:           {Status: CheckPass},
+				{"ssh_handshake", ""}: {Status: CheckSkipped, BlockedBy: CodeProbeInterrupted},
+				{"auth", ""}:          {Status: CheckSkipped, BlockedBy: CodeProbeInterrupted},
+				{"exec", ""}:          {Status: CheckFail, Code: CodeProbeInterrupted, Observed: "detail"},
+			},
+		},
+		{
+			name: "Reached past the code's step changes nothing", obs: reachedAt(CodeSSHAuthFailed, PrereqExec), policy: Baseline(), state: StateNotReady,
+			reasons: []rc{b(CodeSSHAuthFailed, "")},
+			checks: map[[2]string]Check{
+				{"host_key", ""}: {Status: CheckPass},
+				{"auth", ""}:     {Status: CheckFail, Code: CodeSSHAuthFailed, Observed: "detail"},
+				{"exec", ""}:     {Status: CheckSkipped, BlockedBy: CodeSSHAuthFailed},
+			},
+		},
+		{
+			name: "code outside the chain after exec started", obs: reachedAt(CodeReadinessStale, PrereqExec), policy: Baseline(), state: StateUnknown,
+			reasons: []rc{b(CodeReadinessStale, "")},
+			checks: map[[2]string]Check{
+				{"tcp", ""}:  {Status: CheckPass},
+				{"auth", ""}: {Status: CheckPass},
+				{"exec", ""}: {Status: CheckFail, Code: CodeReadinessStale, Observed: "detail"},
 			},
 		},
 		{
@@ -420,6 +455,36 @@ func TestEvaluateUnobservedIsNeverPass(t *testing.T) {
 				skip("tcp", CodeNodeAddressMissing), skip("ssh_handshake", CodeNodeAddressMissing), skip("host_key", CodeNodeAddressMissing), skip("auth", CodeNodeAddressMissing),
 				fail("exec", CodeNodeAddressMissing),
 			},
+		},
+		{
+			// sshexec's code for a target without a host key policy,
+			// decided before dialing.
+			name: "host key unknown before dialing", obs: reachedAt(CodeSSHHostKeyUnknown, PrereqTCP),
+			state: StateNotReady, primary: CodeSSHHostKeyUnknown,
+			checks: []Check{
+				pass("lifecycle"), pass("address"),
+				skip("tcp", CodeSSHHostKeyUnknown), skip("ssh_handshake", CodeSSHHostKeyUnknown), fail("host_key", CodeSSHHostKeyUnknown),
+				skip("auth", CodeSSHHostKeyUnknown), skip("exec", CodeSSHHostKeyUnknown),
+			},
+		},
+		{
+			name: "canceled before dialing", obs: reachedAt(CodeProbeInterrupted, PrereqTCP),
+			state: StateNotReady, primary: CodeProbeInterrupted,
+			checks: []Check{
+				pass("lifecycle"), pass("address"),
+				skip("tcp", CodeProbeInterrupted), skip("ssh_handshake", CodeProbeInterrupted), skip("host_key", CodeProbeInterrupted), skip("auth", CodeProbeInterrupted),
+				fail("exec", CodeProbeInterrupted),
+			},
+		},
+		{
+			name: "credentials unavailable whatever Reached claims", obs: reachedAt(cred, PrereqExec),
+			state: StateNotReady, primary: cred,
+			checks: []Check{pass("lifecycle"), pass("address"), skip("tcp", cred), skip("ssh_handshake", cred), skip("host_key", cred), fail("auth", cred), skip("exec", cred)},
+		},
+		{
+			name: "Reached naming no step of the chain claims nothing", obs: reachedAt(CodeSSHAuthFailed, PrereqPrivilege),
+			state: StateNotReady, primary: CodeSSHAuthFailed,
+			checks: []Check{pass("lifecycle"), pass("address"), skip("tcp", CodeSSHAuthFailed), skip("ssh_handshake", CodeSSHAuthFailed), skip("host_key", CodeSSHAuthFailed), fail("auth", CodeSSHAuthFailed), skip("exec", CodeSSHAuthFailed)},
 		},
 		{
 			// A code this version does not know carries no severity; only

@@ -16,12 +16,10 @@ import (
 	"github.com/pressluft/runtime-readiness/sshexec/sshtest"
 )
 
-// neverDialed is the outcome of a probe that the control plane stops
-// before dialing because it has no usable client key.
-var neverDialed = want{
-	state:    readiness.StateNotReady,
-	reasons:  []reason{r(readiness.CodeSSHCredentialsUnavailable)},
-	undialed: true,
+// neverDialed is the outcome of a probe that is stopped with code before
+// the node is dialed.
+func neverDialed(code readiness.Code) want {
+	return want{state: readiness.StateNotReady, reasons: []reason{r(code)}, undialed: true}
 }
 
 // storeDown is a Credentials whose secrets store does not answer for
@@ -35,10 +33,11 @@ func (storeDown) Signers(context.Context, preflight.Node) ([]ssh.Signer, error) 
 // TestNeverDialed probes a healthy sshtest node (the ready profile, which
 // would answer) in ways where the probe is stopped on the control plane's
 // side before anything is dialed: by the gate, which finds no client key
-// (preflight's target), and by sshexec, which finds the target unusable.
-// The node must see no connection, and the report must claim no step of
-// the SSH round trip: auth fails with ssh_credentials_unavailable, and tcp,
-// ssh_handshake and host_key are skipped, blocked by it.
+// (preflight's target), and by sshexec, which finds the target unusable or
+// its context ended. The node must see no connection, and the report must
+// claim no step of the SSH round trip: the code's own check fails (auth
+// for ssh_credentials_unavailable), and every other step is skipped,
+// blocked by it, the steps before it included.
 func TestNeverDialed(t *testing.T) {
 	baseline := leaktest.Take()
 	client := &sshexec.Client{Timeout: timeout, HandshakeTimeout: handshakeTimeout}
@@ -48,6 +47,11 @@ func TestNeverDialed(t *testing.T) {
 		// alone, with target changed by edit.
 		creds func(n *sshtest.Node) preflight.Credentials
 		edit  func(t *sshexec.Target)
+		// canceled probes with a context that has already ended.
+		canceled bool
+		// code is the wanted primary reason; "" means
+		// ssh_credentials_unavailable.
+		code readiness.Code
 	}{
 		{
 			name: "gate: no client key configured",
@@ -82,6 +86,17 @@ func TestNeverDialed(t *testing.T) {
 			name: "prober: a nil client key",
 			edit: func(t *sshexec.Target) { t.Signers = []ssh.Signer{nil} },
 		},
+		{
+			name: "prober: no host key policy",
+			edit: func(t *sshexec.Target) { t.HostKeys = nil },
+			code: readiness.CodeSSHHostKeyUnknown,
+		},
+		{
+			name:     "prober: context ended before dialing",
+			edit:     func(*sshexec.Target) {},
+			canceled: true,
+			code:     readiness.CodeProbeInterrupted,
+		},
 	}
 	t.Run("cases", func(t *testing.T) {
 		for _, tt := range tests {
@@ -96,22 +111,31 @@ func TestNeverDialed(t *testing.T) {
 				} else {
 					target := node.Target()
 					tt.edit(&target)
-					obs := prober.Observe(context.Background(), "node", target)
+					ctx, cancel := context.WithCancel(context.Background())
+					if tt.canceled {
+						cancel()
+					}
+					obs := prober.Observe(ctx, "node", target)
+					cancel()
 					rep = readiness.Evaluate(obs, readiness.Baseline(), readiness.OperationSiteCreate)
 				}
-				if rep.State != neverDialed.state || rep.PrimaryReason != readiness.CodeSSHCredentialsUnavailable {
-					t.Errorf("got %s/%s, want not_ready/ssh_credentials_unavailable (%s)", rep.State, rep.PrimaryReason, rep.Summary())
+				code := tt.code
+				if code == "" {
+					code = readiness.CodeSSHCredentialsUnavailable
+				}
+				if rep.State != readiness.StateNotReady || rep.PrimaryReason != code {
+					t.Errorf("got %s/%s, want not_ready/%s (%s)", rep.State, rep.PrimaryReason, code, rep.Summary())
 				}
 				if got := node.Connections(); got != 0 {
 					t.Errorf("connections: got %d, want 0: the node must not be dialed", got)
 				}
-				checkChecks(t, rep, neverDialed)
+				checkChecks(t, rep, neverDialed(code))
 			})
 		}
 	})
 	t.Run("the profile is ready", func(t *testing.T) {
-		// The same node, dialed with its key, is ready: the cases above
-		// fail for want of a key, not because of the node.
+		// The same node, probed with its key and host key, is ready: the
+		// cases above fail before dialing, not because of the node.
 		node := sshtest.NewNode(sshtest.ReadyProfile())
 		defer node.Close()
 		creds := preflight.NewMemoryCredentials(node.ClientSigner())
