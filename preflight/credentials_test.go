@@ -101,8 +101,31 @@ func TestCredentialsUnavailable(t *testing.T) {
 				t.Fatalf("got admit=%v primary=%q, want refused with ssh_credentials_unavailable", d.Admit, d.Report.PrimaryReason)
 			}
 			require.Zero(t, f.prober.total.Load(), "the node must not be dialed")
+			requireNothingDialed(t, d.Report)
 		})
 	}
+}
+
+// requireNothingDialed asserts that a report claims no step of the SSH
+// round trip: auth fails with ssh_credentials_unavailable, and every other
+// step is skipped, blocked by it.
+func requireNothingDialed(t *testing.T, r readiness.Report) {
+	t.Helper()
+	const cred = readiness.CodeSSHCredentialsUnavailable
+	want := map[string]readiness.Check{
+		"tcp":           {Status: readiness.CheckSkipped, BlockedBy: cred},
+		"ssh_handshake": {Status: readiness.CheckSkipped, BlockedBy: cred},
+		"host_key":      {Status: readiness.CheckSkipped, BlockedBy: cred},
+		"auth":          {Status: readiness.CheckFail, Code: cred},
+		"exec":          {Status: readiness.CheckSkipped, BlockedBy: cred},
+	}
+	got := map[string]readiness.Check{}
+	for _, c := range r.Checks {
+		if _, ok := want[c.Name]; ok {
+			got[c.Name] = readiness.Check{Status: c.Status, Code: c.Code, BlockedBy: c.BlockedBy}
+		}
+	}
+	require.Equal(t, want, got, "checks of the SSH round trip")
 }
 
 
@@ -135,4 +158,5 @@ func TestProberThatCouldNotAttempt(t *testing.T) {
 	if d.Report.PrimaryReason != readiness.CodeSSHCredentialsUnavailable {
 		t.Fatalf("got primary %q, want ssh_credentials_unavailable (never node_never_probed after a probe)", d.Report.PrimaryReason)
 	}
+	requireNothingDialed(t, d.Report)
 }

@@ -34,7 +34,10 @@ type Prober struct {
 //   - Probed=false: the probe could not be attempted for a reason on the
 //     control plane's side (an invalid Target, an unusable SSH agent, a
 //     host key that could not be recorded); nothing is said about the node.
-//   - Transport set: the round trip stopped at the phase its Code names.
+//   - Transport set: the round trip stopped at the phase its Code names,
+//     and Reached is the step of the SSH chain it had got to (PrereqTCP
+//     when nothing was dialed: no usable key, no host key policy, a
+//     context that ended first).
 //     A login shell that refuses commands (nologin) is ssh_exec_rejected;
 //     a script killed by a signal is probe_interrupted; output over the
 //     client's cap or that Parse rejects is probe_output_invalid.
@@ -74,12 +77,33 @@ func (p *Prober) Observe(ctx context.Context, nodeID string, t sshexec.Target) r
 // transportFailure classifies a failed Run. sshexec gives every failure a
 // code, local ones included (no usable key, an invalid node record), so
 // the report names it; anything else is reported as an interrupted probe.
+// Reached is the step of the SSH chain the Run's phase was in, so a Run
+// stopped before the step its code names (canceled while dialing, a
+// target without a host key policy) claims no step it did not observe.
 func transportFailure(err error) *readiness.TransportFailure {
 	var e *sshexec.Error
 	if !errors.As(err, &e) || e.Code == "" {
-		return &readiness.TransportFailure{Code: readiness.CodeProbeInterrupted, Detail: "the ssh round trip failed"}
+		return &readiness.TransportFailure{Code: readiness.CodeProbeInterrupted, Detail: "the ssh round trip failed", Reached: readiness.PrereqTCP}
 	}
-	return &readiness.TransportFailure{Code: e.Code, Detail: e.Detail}
+	reached, ok := reachedBy[e.Phase]
+	if !ok {
+		reached = readiness.PrereqTCP
+	}
+	return &readiness.TransportFailure{Code: e.Code, Detail: e.Detail, Reached: reached}
+}
+
+// reachedBy is the step of the SSH chain each phase of a Run is in.
+// PhaseConfig is before any I/O, and DNS and dial are the tcp step.
+var reachedBy = map[sshexec.Phase]readiness.Prerequisite{
+	sshexec.PhaseConfig:    readiness.PrereqTCP,
+	sshexec.PhaseDNS:       readiness.PrereqTCP,
+	sshexec.PhaseDial:      readiness.PrereqTCP,
+	sshexec.PhaseHandshake: readiness.PrereqSSHHandshake,
+	sshexec.PhaseHostKey:   readiness.PrereqHostKey,
+	sshexec.PhaseAuth:      readiness.PrereqAuth,
+	sshexec.PhaseSession:   readiness.PrereqExec,
+	sshexec.PhaseExec:      readiness.PrereqExec,
+	sshexec.PhaseWait:      readiness.PrereqExec,
 }
 
 // signalName is what a signal name the node reports must look like to be
@@ -89,7 +113,7 @@ var signalName = regexp.MustCompile(`^[A-Z0-9]{1,16}$`)
 // interpret turns a completed run of the script into facts or a failure.
 func interpret(res *sshexec.Result) (*readiness.Facts, *readiness.TransportFailure) {
 	fail := func(code readiness.Code, detail string) (*readiness.Facts, *readiness.TransportFailure) {
-		return nil, &readiness.TransportFailure{Code: code, Detail: detail}
+		return nil, &readiness.TransportFailure{Code: code, Detail: detail, Reached: readiness.PrereqExec}
 	}
 	switch {
 	case res.ExitSignal != "":

@@ -149,27 +149,28 @@ func TestObserveFailures(t *testing.T) {
 		profile sshtest.Profile
 		target  func(sshexec.Target) sshexec.Target
 		want    readiness.Code
-		execs   int // exec requests the node must see
+		reached readiness.Prerequisite // the step of the SSH chain the round trip got to
+		execs   int                    // exec requests the node must see
 	}{
-		{"nologin", sshtest.NologinProfile(), nil, readiness.CodeSSHExecRejected, 1},
-		{"exec refused", sshtest.ExecRefusedProfile(), nil, readiness.CodeSSHExecRejected, 1},
-		{"auth rejected", sshtest.AuthRejectedProfile(), nil, readiness.CodeSSHAuthFailed, 0},
+		{"nologin", sshtest.NologinProfile(), nil, readiness.CodeSSHExecRejected, readiness.PrereqExec, 1},
+		{"exec refused", sshtest.ExecRefusedProfile(), nil, readiness.CodeSSHExecRejected, readiness.PrereqExec, 1},
+		{"auth rejected", sshtest.AuthRejectedProfile(), nil, readiness.CodeSSHAuthFailed, readiness.PrereqAuth, 0},
 		{"host key mismatch", sshtest.ReadyProfile(), func(t sshexec.Target) sshexec.Target {
 			t.HostKeys = sshexec.PinnedHostKeys(otherKey)
 			return t
-		}, readiness.CodeSSHHostKeyMismatch, 0},
+		}, readiness.CodeSSHHostKeyMismatch, readiness.PrereqHostKey, 0},
 		{"host key unknown", sshtest.ReadyProfile(), func(t sshexec.Target) sshexec.Target {
 			t.HostKeys = unknown
 			return t
-		}, readiness.CodeSSHHostKeyUnknown, 0},
-		{"refused", sshtest.FaultProfile(sshtest.FaultRefuseTCP), nil, readiness.CodeSSHUnreachable, 0},
-		{"silent", sshtest.FaultProfile(sshtest.FaultSilent), nil, readiness.CodeSSHHandshakeFailed, 0},
-		{"garbage banner", sshtest.FaultProfile(sshtest.FaultGarbageBanner), nil, readiness.CodeSSHHandshakeFailed, 0},
-		{"hang after exec", sshtest.FaultProfile(sshtest.FaultHangAfterExec), nil, readiness.CodeProbeTimeout, 1},
-		{"drop mid output", sshtest.FaultProfile(sshtest.FaultDropMidOutput), nil, readiness.CodeProbeInterrupted, 1},
-		{"flood", sshtest.FaultProfile(sshtest.FaultFlood), nil, readiness.CodeProbeOutputInvalid, 1},
-		{"exit without status", sshtest.FaultProfile(sshtest.FaultExitNoStatus), nil, readiness.CodeProbeInterrupted, 1},
-		{"exit by signal", sshtest.FaultProfile(sshtest.FaultExitSignal), nil, readiness.CodeProbeInterrupted, 1},
+		}, readiness.CodeSSHHostKeyUnknown, readiness.PrereqHostKey, 0},
+		{"refused", sshtest.FaultProfile(sshtest.FaultRefuseTCP), nil, readiness.CodeSSHUnreachable, readiness.PrereqTCP, 0},
+		{"silent", sshtest.FaultProfile(sshtest.FaultSilent), nil, readiness.CodeSSHHandshakeFailed, readiness.PrereqSSHHandshake, 0},
+		{"garbage banner", sshtest.FaultProfile(sshtest.FaultGarbageBanner), nil, readiness.CodeSSHHandshakeFailed, readiness.PrereqSSHHandshake, 0},
+		{"hang after exec", sshtest.FaultProfile(sshtest.FaultHangAfterExec), nil, readiness.CodeProbeTimeout, readiness.PrereqExec, 1},
+		{"drop mid output", sshtest.FaultProfile(sshtest.FaultDropMidOutput), nil, readiness.CodeProbeInterrupted, readiness.PrereqExec, 1},
+		{"flood", sshtest.FaultProfile(sshtest.FaultFlood), nil, readiness.CodeProbeOutputInvalid, readiness.PrereqExec, 1},
+		{"exit without status", sshtest.FaultProfile(sshtest.FaultExitNoStatus), nil, readiness.CodeProbeInterrupted, readiness.PrereqExec, 1},
+		{"exit by signal", sshtest.FaultProfile(sshtest.FaultExitSignal), nil, readiness.CodeProbeInterrupted, readiness.PrereqExec, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -192,6 +193,9 @@ func TestObserveFailures(t *testing.T) {
 			}
 			if got.Transport.Code != tt.want {
 				t.Errorf("code = %q (%s), want %q", got.Transport.Code, got.Transport.Detail, tt.want)
+			}
+			if got.Transport.Reached != tt.reached {
+				t.Errorf("reached = %q, want %q", got.Transport.Reached, tt.reached)
 			}
 			if got.Transport.Detail == "" || strings.Contains(got.Transport.Detail, "available") ||
 				strings.Contains(got.Transport.Detail, "flood") {
@@ -240,7 +244,7 @@ func TestObserveLocalFailure(t *testing.T) {
 	// No client keys: sshexec refuses before dialing. The report must say
 	// so (the control plane has no usable key), not "never probed".
 	got := (&Prober{}).Observe(context.Background(), "n1", sshexec.Target{Host: "127.0.0.1", User: "u", HostKeys: sshexec.PinnedHostKeys()})
-	want := &readiness.TransportFailure{Code: readiness.CodeSSHCredentialsUnavailable, Detail: "no client keys and no agent"}
+	want := &readiness.TransportFailure{Code: readiness.CodeSSHCredentialsUnavailable, Detail: "no client keys and no agent", Reached: readiness.PrereqTCP}
 	if !got.Probed || !got.HasAddress || got.Facts != nil || !reflect.DeepEqual(got.Transport, want) {
 		t.Errorf("Observe() = %+v (transport %+v), want probed with %+v", got, got.Transport, want)
 	}
@@ -260,19 +264,19 @@ func TestInterpret(t *testing.T) {
 		{"ok", sshexec.Result{Stdout: valid}, nil},
 		{"ok despite exit status", sshexec.Result{Stdout: valid, ExitStatus: 1}, nil},
 		{"nologin", sshexec.Result{Stdout: []byte("This account is currently not available.\n"), ExitStatus: 1},
-			&readiness.TransportFailure{Code: readiness.CodeSSHExecRejected, Detail: "the login shell did not run the probe (exit status 1)"}},
+			&readiness.TransportFailure{Code: readiness.CodeSSHExecRejected, Detail: "the login shell did not run the probe (exit status 1)", Reached: readiness.PrereqExec}},
 		{"forced command", sshexec.Result{Stdout: []byte{}, ExitStatus: 126},
-			&readiness.TransportFailure{Code: readiness.CodeSSHExecRejected, Detail: "the login shell did not run the probe (exit status 126)"}},
+			&readiness.TransportFailure{Code: readiness.CodeSSHExecRejected, Detail: "the login shell did not run the probe (exit status 126)", Reached: readiness.PrereqExec}},
 		{"banner before the report", sshexec.Result{Stdout: append([]byte("Welcome!\n"), valid...)},
-			&readiness.TransportFailure{Code: readiness.CodeProbeOutputInvalid, Detail: "line 1: missing header"}},
+			&readiness.TransportFailure{Code: readiness.CodeProbeOutputInvalid, Detail: "line 1: missing header", Reached: readiness.PrereqExec}},
 		{"script died", sshexec.Result{Stdout: valid[:200], ExitStatus: 2},
-			&readiness.TransportFailure{Code: readiness.CodeProbeOutputInvalid, Detail: "output does not end with a newline (truncated)"}},
+			&readiness.TransportFailure{Code: readiness.CodeProbeOutputInvalid, Detail: "output does not end with a newline (truncated)", Reached: readiness.PrereqExec}},
 		{"signal", sshexec.Result{Stdout: valid, ExitSignal: "KILL", ExitStatus: 137},
-			&readiness.TransportFailure{Code: readiness.CodeProbeInterrupted, Detail: "the probe was killed by signal KILL"}},
+			&readiness.TransportFailure{Code: readiness.CodeProbeInterrupted, Detail: "the probe was killed by signal KILL", Reached: readiness.PrereqExec}},
 		{"odd signal name", sshexec.Result{ExitSignal: "SECRET output here"},
-			&readiness.TransportFailure{Code: readiness.CodeProbeInterrupted, Detail: "the probe was killed by a signal"}},
+			&readiness.TransportFailure{Code: readiness.CodeProbeInterrupted, Detail: "the probe was killed by a signal", Reached: readiness.PrereqExec}},
 		{"truncated", sshexec.Result{Stdout: valid, StdoutTruncated: true},
-			&readiness.TransportFailure{Code: readiness.CodeProbeOutputInvalid, Detail: "the probe's output exceeds the client's limit"}},
+			&readiness.TransportFailure{Code: readiness.CodeProbeOutputInvalid, Detail: "the probe's output exceeds the client's limit", Reached: readiness.PrereqExec}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -283,6 +287,49 @@ func TestInterpret(t *testing.T) {
 			}
 			if (facts == nil) == (got == nil) {
 				t.Errorf("interpret() = %v, %v; want exactly one", facts, got)
+			}
+		})
+	}
+}
+
+// TestObserveBeforeDialing: a round trip that stops before its connection
+// (a target without a host key policy, a context that has already ended)
+// says it reached nothing, and its report passes no step of the SSH chain,
+// although its code belongs to a later step.
+func TestObserveBeforeDialing(t *testing.T) {
+	t.Parallel()
+	canceled, cancel := context.WithCancel(context.Background())
+	cancel()
+	tests := []struct {
+		name   string
+		ctx    context.Context
+		target func(*sshexec.Target)
+		want   readiness.Code
+	}{
+		{"no host key policy", context.Background(), func(t *sshexec.Target) { t.HostKeys = nil }, readiness.CodeSSHHostKeyUnknown},
+		{"canceled before dialing", canceled, func(*sshexec.Target) {}, readiness.CodeProbeInterrupted},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			node := sshtest.NewNodeT(t, sshtest.ReadyProfile())
+			tg := node.Target()
+			tt.target(&tg)
+			got := (&Prober{}).Observe(tt.ctx, "n1", tg)
+			if got.Transport == nil || got.Transport.Code != tt.want || got.Transport.Reached != readiness.PrereqTCP {
+				t.Fatalf("transport = %+v, want %s having reached tcp", got.Transport, tt.want)
+			}
+			if c := node.Connections(); c != 0 {
+				t.Errorf("node saw %d connections, want 0", c)
+			}
+			r := readiness.Evaluate(got, readiness.Baseline(), "")
+			if r.PrimaryReason != tt.want {
+				t.Errorf("primary reason = %s, want %s", r.PrimaryReason, tt.want)
+			}
+			for _, c := range r.Checks {
+				if c.Status == readiness.CheckPass && c.Name != "lifecycle" && c.Name != "address" {
+					t.Errorf("check %s passes, but nothing was dialed", c.Name)
+				}
 			}
 		})
 	}

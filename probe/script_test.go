@@ -3,6 +3,7 @@ package probe
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"maps"
 	"os"
 	"os/exec"
@@ -529,16 +530,36 @@ func TestScript(t *testing.T) {
 	}
 }
 
+// TestScriptIsConstant: Script() is script.sh byte for byte, the stdin
+// every probe sends (scriptBytes, shared by all of them) is the same text,
+// and a probe leaves it so.
 func TestScriptIsConstant(t *testing.T) {
 	t.Parallel()
-	if Script() != Script() || Script() == "" {
-		t.Fatal("Script() is not one constant text")
+	file, err := os.ReadFile("script.sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(file) == 0 {
+		t.Fatal("script.sh is empty")
+	}
+	if got := Script(); got != string(file) {
+		t.Fatalf("Script() is not script.sh: got %d bytes, want %d (first difference at byte %d)", len(got), len(file), firstDiff([]byte(got), file))
+	}
+	if !bytes.Equal(scriptBytes, file) {
+		t.Fatalf("the probe's stdin is not script.sh: got %d bytes, want %d (first difference at byte %d)", len(scriptBytes), len(file), firstDiff(scriptBytes, file))
+	}
+	n := sshtest.NewNodeT(t, sshtest.ReadyProfile())
+	if obs := (&Prober{}).Observe(context.Background(), "n1", n.Target()); obs.Facts == nil {
+		t.Fatalf("probe of a ready node: got transport failure %+v, want facts", obs.Transport)
+	}
+	if !bytes.Equal(scriptBytes, file) {
+		t.Fatalf("after a probe the stdin shared by every probe is no longer script.sh (first difference at byte %d)", firstDiff(scriptBytes, file))
 	}
 	if !strings.HasPrefix(Script(), "LC_ALL=C; export LC_ALL\nR=${PRESSLUFT_PROBE_ROOT-}\n"+
 		"PATH=$R/usr/local/sbin:$R/usr/local/bin:$R/usr/sbin:$R/usr/bin:$R/sbin:$R/bin; export PATH\n") {
 		t.Error("Script() does not start with the preamble the fake-host contract fixes")
 	}
-	if !strings.Contains(Script(), "printf 'pressluft-probe 2\\n'") {
+	if !strings.Contains(Script(), fmt.Sprintf("printf 'pressluft-probe %d\\n'", ScriptVersion)) {
 		t.Errorf("Script() does not print the header of ScriptVersion %d", ScriptVersion)
 	}
 }
@@ -555,4 +576,15 @@ func checkFrame(t *testing.T, shell string, out []byte) {
 			t.Errorf("%s: line %d is %d bytes, want under 3600 (PIPE_BUF is 4096)", shell, i+1, len(line)+1)
 		}
 	}
+}
+
+// firstDiff returns the index of the first byte where a and b differ, or
+// the length of the shorter one.
+func firstDiff(a, b []byte) int {
+	for i := range min(len(a), len(b)) {
+		if a[i] != b[i] {
+			return i
+		}
+	}
+	return min(len(a), len(b))
 }

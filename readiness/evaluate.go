@@ -13,9 +13,13 @@ const TransportSSH = "ssh"
 // Evaluate turns an observation into a Report under policy p. It is pure and
 // deterministic: the same observation and policy give a byte-identical
 // JSON report. The primary reason is the most upstream blocking failure;
-// checks that could not be observed because of an upstream failure are
-// skipped and name the code that blocked them; checks that were observed
-// are reported whatever failed upstream.
+// checks that were not observed are skipped and name the code that kept
+// them from being observed; checks that were observed are reported
+// whatever failed upstream. No check is pass unless it was observed: a
+// failure decided before anything was dialed (ssh_credentials_unavailable),
+// a transport code outside the SSH chain, or an observation with neither
+// facts nor a failure leaves every step of the chain before the failing one
+// skipped, not pass.
 func Evaluate(obs Observation, p Policy, op Operation) Report {
 	e := evaluator{obs: obs, p: p}
 	e.run()
@@ -89,7 +93,8 @@ func (e *evaluator) skip(name string, pr Prerequisite, component string, by Code
 }
 
 // chain is the SSH round trip, upstream first, with the codes that fail
-// each step.
+// each step. A code of a step is found only once every step before it
+// held, except the codes in undialed.
 var chain = []struct {
 	name  string
 	pr    Prerequisite
@@ -100,6 +105,41 @@ var chain = []struct {
 	{"host_key", PrereqHostKey, []Code{CodeSSHHostKeyUnknown, CodeSSHHostKeyMismatch}},
 	{"auth", PrereqAuth, []Code{CodeSSHAuthFailed, CodeSSHCredentialsUnavailable}},
 	{"exec", PrereqExec, []Code{CodeSSHExecRejected, CodeProbeTimeout, CodeProbeInterrupted, CodeProbeOutputInvalid}},
+}
+
+// undialed are the chain codes decided on the control plane's side before
+// the node is dialed: the control plane could not load or use its client
+// keys. They fail at their own step (auth, whose client half they are),
+// and no step before it was observed.
+var undialed = []Code{CodeSSHCredentialsUnavailable}
+
+// failedStep returns the index in chain of the step tf fails and how many
+// steps before it were observed to hold: those before the code's step, or
+// before tf.Reached when the round trip stopped earlier. A code outside the
+// chain fails at exec, where the chain ends, with nothing before it
+// observed unless tf.Reached says how far the round trip got.
+func failedStep(tf *TransportFailure) (at, held int) {
+	at, held = len(chain)-1, 0
+	for i, step := range chain {
+		if slices.Contains(step.codes, tf.Code) {
+			at, held = i, i
+			break
+		}
+	}
+	if tf.Reached != "" {
+		reached := 0 // a value that names no step of the chain claims nothing
+		for i, step := range chain {
+			if step.pr == tf.Reached {
+				reached = i
+			}
+		}
+		// No step from the failing one on passes, whatever Reached says.
+		held = min(reached, at)
+	}
+	if slices.Contains(undialed, tf.Code) {
+		held = 0
+	}
+	return at, held
 }
 
 func (e *evaluator) run() {
@@ -134,25 +174,29 @@ func (e *evaluator) run() {
 		e.skip("address", PrereqAddress, "", e.blocked, "")
 	}
 
-	// The SSH round trip. An observation that claims success but carries
-	// no facts is treated as unreadable output, never as a pass.
+	// The SSH round trip: the steps before the failing one that were
+	// observed pass, the others are skipped, blocked by the failure. An
+	// observation that claims success but carries no facts shows nothing
+	// of the round trip: it is unreadable output, and no step passes.
 	tf := o.Transport
+	at, held := len(chain), len(chain)
 	if tf == nil && o.Facts == nil {
 		tf = &TransportFailure{Code: CodeProbeOutputInvalid, Detail: "no probe facts"}
+		at, held = len(chain)-1, 0
+	} else if tf != nil {
+		at, held = failedStep(tf)
 	}
-	for _, step := range chain {
+	for i, step := range chain {
 		switch {
 		case e.blocked != "":
 			e.skip(step.name, step.pr, "", e.blocked, "")
-		case tf != nil && slices.Contains(step.codes, tf.Code):
+		case i == at:
 			e.fail(step.name, step.pr, "", tf.Code, tf.Detail, "")
 			e.blocked = tf.Code
-		case tf != nil && step.pr == PrereqExec:
-			// A code outside the chain: report it where the chain ends.
-			e.fail(step.name, step.pr, "", tf.Code, tf.Detail, "")
-			e.blocked = tf.Code
-		default:
+		case i < held:
 			e.pass(step.name, step.pr, "", "", "")
+		default:
+			e.skip(step.name, step.pr, "", tf.Code, "")
 		}
 	}
 

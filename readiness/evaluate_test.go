@@ -47,6 +47,13 @@ func transport(c Code) Observation {
 	return o
 }
 
+// reachedAt is transport(c) having got to step at of the SSH chain.
+func reachedAt(c Code, at Prerequisite) Observation {
+	o := transport(c)
+	o.Transport.Reached = at
+	return o
+}
+
 func mutate(fn func(f *Facts)) *Facts {
 	f := readyFacts()
 	fn(f)
@@ -160,7 +167,40 @@ func TestEvaluate(t *testing.T) {
 		{
 			name: "no usable key fails at auth", obs: transport(CodeSSHCredentialsUnavailable), policy: Baseline(), state: StateNotReady,
 			reasons: []rc{b(CodeSSHCredentialsUnavailable, "")},
-			checks:  map[[2]string]Check{{"host_key", ""}: {Status: CheckPass}, {"auth", ""}: {Status: CheckFail, Code: CodeSSHCredentialsUnavailable, Observed: "detail"}},
+			checks: map[[2]string]Check{
+				{"tcp", ""}:      {Status: CheckSkipped, BlockedBy: CodeSSHCredentialsUnavailable},
+				{"host_key", ""}: {Status: CheckSkipped, BlockedBy: CodeSSHCredentialsUnavailable},
+				{"auth", ""}:     {Status: CheckFail, Code: CodeSSHCredentialsUnavailable, Observed: "detail"},
+				{"exec", ""}:     {Status: CheckSkipped, BlockedBy: CodeSSHCredentialsUnavailable},
+			},
+		},
+		{
+			name: "interrupted in the handshake: only tcp was observed", obs: reachedAt(CodeProbeInterrupted, PrereqSSHHandshake), policy: Baseline(), state: StateNotReady,
+			reasons: []rc{b(CodeProbeInterrupted, "")},
+			checks: map[[2]string]Check{
+				{"tcp", ""}:           {Status: CheckPass},
+				{"ssh_handshake", ""}: {Status: CheckSkipped, BlockedBy: CodeProbeInterrupted},
+				{"auth", ""}:          {Status: CheckSkipped, BlockedBy: CodeProbeInterrupted},
+				{"exec", ""}:          {Status: CheckFail, Code: CodeProbeInterrupted, Observed: "detail"},
+			},
+		},
+		{
+			name: "Reached past the code's step changes nothing", obs: reachedAt(CodeSSHAuthFailed, PrereqExec), policy: Baseline(), state: StateNotReady,
+			reasons: []rc{b(CodeSSHAuthFailed, "")},
+			checks: map[[2]string]Check{
+				{"host_key", ""}: {Status: CheckPass},
+				{"auth", ""}:     {Status: CheckFail, Code: CodeSSHAuthFailed, Observed: "detail"},
+				{"exec", ""}:     {Status: CheckSkipped, BlockedBy: CodeSSHAuthFailed},
+			},
+		},
+		{
+			name: "code outside the chain after exec started", obs: reachedAt(CodeReadinessStale, PrereqExec), policy: Baseline(), state: StateUnknown,
+			reasons: []rc{b(CodeReadinessStale, "")},
+			checks: map[[2]string]Check{
+				{"tcp", ""}:  {Status: CheckPass},
+				{"auth", ""}: {Status: CheckPass},
+				{"exec", ""}: {Status: CheckFail, Code: CodeReadinessStale, Observed: "detail"},
+			},
 		},
 		{
 			name: "probe timeout", obs: transport(CodeProbeTimeout), policy: Baseline(), state: StateNotReady,
@@ -300,6 +340,195 @@ func TestEvaluate(t *testing.T) {
 			for _, x := range r.Reasons {
 				if x.Remediation == "" || x.Message == "" {
 					t.Errorf("reason %s has empty message or remediation", x.Code)
+				}
+			}
+		})
+	}
+}
+
+// TestEvaluateUnobservedIsNeverPass writes out, for every failure that
+// stops a readiness check before the SSH round trip observed anything, the
+// report's checks up to exec: only what the control plane's own record
+// shows (lifecycle, address) may pass, the failing check fails, and every
+// step of the chain the round trip did not observe is skipped, blocked by
+// the failure. Every later check is skipped, blocked by it too.
+func TestEvaluateUnobservedIsNeverPass(t *testing.T) {
+	t.Parallel()
+	pass := func(name string) Check { return Check{Name: name, Status: CheckPass} }
+	fail := func(name string, c Code) Check { return Check{Name: name, Status: CheckFail, Code: c} }
+	skip := func(name string, c Code) Check { return Check{Name: name, Status: CheckSkipped, BlockedBy: c} }
+	chainSkipped := func(c Code) []Check {
+		return []Check{skip("tcp", c), skip("ssh_handshake", c), skip("host_key", c), skip("auth", c), skip("exec", c)}
+	}
+	// As preflight's gate builds them: the gate sets HasAddress and
+	// Probed for every node it hands to the Prober, whatever came back.
+	gate := func(c Code, detail string) Observation {
+		o := probed(nil)
+		o.Transport = &TransportFailure{Code: c, Detail: detail}
+		return o
+	}
+	const cred = CodeSSHCredentialsUnavailable
+	tests := []struct {
+		name    string
+		obs     Observation
+		state   State // "" leaves the state unasserted
+		primary Code
+		// checks are the wanted checks up to and including exec, in
+		// report order.
+		checks []Check
+	}{
+		{
+			name: "credentials unavailable: no client key", obs: gate(cred, "no client key is configured for the node"),
+			state: StateNotReady, primary: cred,
+			checks: []Check{pass("lifecycle"), pass("address"), skip("tcp", cred), skip("ssh_handshake", cred), skip("host_key", cred), fail("auth", cred), skip("exec", cred)},
+		},
+		{
+			name: "credentials unavailable: keys could not be loaded", obs: gate(cred, "the node's client keys could not be loaded"),
+			state: StateNotReady, primary: cred,
+			checks: []Check{pass("lifecycle"), pass("address"), skip("tcp", cred), skip("ssh_handshake", cred), skip("host_key", cred), fail("auth", cred), skip("exec", cred)},
+		},
+		{
+			name: "credentials unavailable: agent holds no key", obs: gate(cred, "no client keys: the ssh agent holds none"),
+			state: StateNotReady, primary: cred,
+			checks: []Check{pass("lifecycle"), pass("address"), skip("tcp", cred), skip("ssh_handshake", cred), skip("host_key", cred), fail("auth", cred), skip("exec", cred)},
+		},
+		{
+			name: "node config invalid", obs: Observation{NodeID: "n1", HasAddress: true, Transport: &TransportFailure{Code: CodeNodeConfigInvalid, Detail: "empty SSH user"}},
+			state: StateNotReady, primary: CodeNodeConfigInvalid,
+			checks: append([]Check{pass("lifecycle"), fail("address", CodeNodeConfigInvalid)}, chainSkipped(CodeNodeConfigInvalid)...),
+		},
+		{
+			name: "never probed", obs: Observation{NodeID: "n1", HasAddress: true},
+			state: StateUnknown, primary: CodeNodeNeverProbed,
+			checks: append([]Check{pass("lifecycle"), pass("address"), fail("probe", CodeNodeNeverProbed)}, chainSkipped(CodeNodeNeverProbed)...),
+		},
+		{
+			name: "not probed although a transport failure is set", obs: Observation{NodeID: "n1", HasAddress: true, Transport: &TransportFailure{Code: CodeSSHAuthFailed}},
+			state: StateUnknown, primary: CodeNodeNeverProbed,
+			checks: append([]Check{pass("lifecycle"), pass("address"), fail("probe", CodeNodeNeverProbed)}, chainSkipped(CodeNodeNeverProbed)...),
+		},
+		{
+			name: "not probed although facts are set", obs: Observation{NodeID: "n1", HasAddress: true, Facts: readyFacts()},
+			state: StateUnknown, primary: CodeNodeNeverProbed,
+			checks: append([]Check{pass("lifecycle"), pass("address"), fail("probe", CodeNodeNeverProbed)}, chainSkipped(CodeNodeNeverProbed)...),
+		},
+		{
+			name: "address missing", obs: Observation{NodeID: "n1", Probed: true, Transport: &TransportFailure{Code: CodeSSHUnreachable}},
+			state: StateNotReady, primary: CodeNodeAddressMissing,
+			checks: append([]Check{pass("lifecycle"), fail("address", CodeNodeAddressMissing)}, chainSkipped(CodeNodeAddressMissing)...),
+		},
+		{
+			name: "acquiring", obs: Observation{NodeID: "n1", Lifecycle: LifecycleAcquiring},
+			state: StatePending, primary: CodeNodeAcquiring,
+			checks: append([]Check{fail("lifecycle", CodeNodeAcquiring), skip("address", CodeNodeAcquiring)}, chainSkipped(CodeNodeAcquiring)...),
+		},
+		{
+			name: "provisioning with an address", obs: Observation{NodeID: "n1", Lifecycle: LifecycleProvisioning, HasAddress: true},
+			state: StatePending, primary: CodeNodeProvisioning,
+			checks: append([]Check{fail("lifecycle", CodeNodeProvisioning), skip("address", CodeNodeProvisioning)}, chainSkipped(CodeNodeProvisioning)...),
+		},
+		{
+			name: "decommissioned with facts from an earlier probe", obs: func() Observation {
+				o := probed(readyFacts())
+				o.Lifecycle = LifecycleDecommissioned
+				return o
+			}(),
+			state: StateNotReady, primary: CodeNodeDecommissioned,
+			checks: append([]Check{fail("lifecycle", CodeNodeDecommissioned), skip("address", CodeNodeDecommissioned)}, chainSkipped(CodeNodeDecommissioned)...),
+		},
+		{
+			name: "no facts and no failure", obs: probed(nil),
+			state: StateNotReady, primary: CodeProbeOutputInvalid,
+			checks: []Check{
+				pass("lifecycle"), pass("address"),
+				skip("tcp", CodeProbeOutputInvalid), skip("ssh_handshake", CodeProbeOutputInvalid), skip("host_key", CodeProbeOutputInvalid), skip("auth", CodeProbeOutputInvalid),
+				fail("exec", CodeProbeOutputInvalid),
+			},
+		},
+		{
+			// sshexec's code for a target without a host; outside the
+			// chain, it says nothing of how far the round trip got.
+			name: "registered code outside the chain", obs: gate(CodeNodeAddressMissing, "empty host"),
+			state: StateNotReady, primary: CodeNodeAddressMissing,
+			checks: []Check{
+				pass("lifecycle"), pass("address"),
+				skip("tcp", CodeNodeAddressMissing), skip("ssh_handshake", CodeNodeAddressMissing), skip("host_key", CodeNodeAddressMissing), skip("auth", CodeNodeAddressMissing),
+				fail("exec", CodeNodeAddressMissing),
+			},
+		},
+		{
+			// sshexec's code for a target without a host key policy,
+			// decided before dialing.
+			name: "host key unknown before dialing", obs: reachedAt(CodeSSHHostKeyUnknown, PrereqTCP),
+			state: StateNotReady, primary: CodeSSHHostKeyUnknown,
+			checks: []Check{
+				pass("lifecycle"), pass("address"),
+				skip("tcp", CodeSSHHostKeyUnknown), skip("ssh_handshake", CodeSSHHostKeyUnknown), fail("host_key", CodeSSHHostKeyUnknown),
+				skip("auth", CodeSSHHostKeyUnknown), skip("exec", CodeSSHHostKeyUnknown),
+			},
+		},
+		{
+			name: "canceled before dialing", obs: reachedAt(CodeProbeInterrupted, PrereqTCP),
+			state: StateNotReady, primary: CodeProbeInterrupted,
+			checks: []Check{
+				pass("lifecycle"), pass("address"),
+				skip("tcp", CodeProbeInterrupted), skip("ssh_handshake", CodeProbeInterrupted), skip("host_key", CodeProbeInterrupted), skip("auth", CodeProbeInterrupted),
+				fail("exec", CodeProbeInterrupted),
+			},
+		},
+		{
+			name: "credentials unavailable whatever Reached claims", obs: reachedAt(cred, PrereqExec),
+			state: StateNotReady, primary: cred,
+			checks: []Check{pass("lifecycle"), pass("address"), skip("tcp", cred), skip("ssh_handshake", cred), skip("host_key", cred), fail("auth", cred), skip("exec", cred)},
+		},
+		{
+			name: "Reached naming no step of the chain claims nothing", obs: reachedAt(CodeSSHAuthFailed, PrereqPrivilege),
+			state: StateNotReady, primary: CodeSSHAuthFailed,
+			checks: []Check{pass("lifecycle"), pass("address"), skip("tcp", CodeSSHAuthFailed), skip("ssh_handshake", CodeSSHAuthFailed), skip("host_key", CodeSSHAuthFailed), fail("auth", CodeSSHAuthFailed), skip("exec", CodeSSHAuthFailed)},
+		},
+		{
+			// A code this version does not know carries no severity; only
+			// the checks are asserted here.
+			name: "unknown code", obs: gate("vendor_specific", "x"),
+			checks: []Check{
+				pass("lifecycle"), pass("address"),
+				skip("tcp", "vendor_specific"), skip("ssh_handshake", "vendor_specific"), skip("host_key", "vendor_specific"), skip("auth", "vendor_specific"),
+				fail("exec", "vendor_specific"),
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r := Evaluate(tt.obs, Baseline(), OperationSiteCreate)
+			if tt.state != "" && r.State != tt.state {
+				t.Errorf("state: got %s, want %s (%s)", r.State, tt.state, r.Summary())
+			}
+			if tt.state != "" && r.PrimaryReason != tt.primary {
+				t.Errorf("primary reason: got %q, want %q", r.PrimaryReason, tt.primary)
+			}
+			if len(r.Checks) < len(tt.checks) {
+				t.Fatalf("got %d checks, want at least %d: %+v", len(r.Checks), len(tt.checks), r.Checks)
+			}
+			var got []Check
+			for _, c := range r.Checks[:len(tt.checks)] {
+				got = append(got, Check{Name: c.Name, Status: c.Status, Code: c.Code, BlockedBy: c.BlockedBy})
+			}
+			if diff := cmp.Diff(tt.checks, got); diff != "" {
+				t.Errorf("checks up to exec (-want +got):\n%s", diff)
+			}
+			blocker := tt.checks[len(tt.checks)-1].Code
+			if blocker == "" {
+				blocker = tt.checks[len(tt.checks)-1].BlockedBy
+			}
+			for _, c := range r.Checks[len(tt.checks):] {
+				if c.Status != CheckSkipped || c.BlockedBy != blocker {
+					t.Errorf("check %s/%s: got %s blocked by %q, want skipped blocked by %s", c.Name, c.Component, c.Status, c.BlockedBy, blocker)
+				}
+			}
+			for _, c := range r.Checks {
+				if c.Status == CheckPass && c.Name != "lifecycle" && c.Name != "address" {
+					t.Errorf("check %s/%s passes, but nothing of the node was observed", c.Name, c.Component)
 				}
 			}
 		})

@@ -51,6 +51,18 @@ type TransportFailure struct {
 	// Detail is a short, operator-safe description (no remote output, no
 	// secrets), such as "connection refused" or "no banner within 5s".
 	Detail string
+	// Reached is the step of the SSH chain (PrereqTCP, PrereqSSHHandshake,
+	// PrereqHostKey, PrereqAuth or PrereqExec) the round trip was at when
+	// it stopped: the steps before it were observed to hold, and Evaluate
+	// reports no later one as pass. PrereqTCP says nothing was observed
+	// (a failure decided before dialing, or a round trip canceled before
+	// its connection). "" means the step Code fails, which holds for
+	// every code a completed phase reports: an ssh_auth_failed came after
+	// the handshake and the host key. ssh_credentials_unavailable is
+	// always decided before dialing, and a code outside the chain says
+	// nothing of the steps before it unless Reached does; any other value
+	// claims nothing.
+	Reached Prerequisite
 }
 
 // SudoOutcome is what `sudo -n true` told the probe.

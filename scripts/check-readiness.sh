@@ -8,10 +8,11 @@
 #      (scripts/generate.sh would change nothing);
 #   4. the registry vs docs/error-codes.md vs OpenAPI enum tests, the
 #      readiness schema vs readiness.Report test, and the import-graph tests;
-#   5. gofmt and go vet.
+#   5. gofmt, go vet and staticcheck (any finding fails).
 # It never leaves a change behind: generated files are regenerated into the
 # working tree, compared, and restored. Works from a clean checkout with Go
-# (the pinned generator is fetched through the module proxy on first use).
+# (the pinned generator and staticcheck are fetched through the module proxy
+# on first use; both run as `go run pkg@version`, so neither enters go.mod).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -82,6 +83,11 @@ fi
 
 echo "== go vet"
 go vet ./... || die "go vet"
+
+# Pinned like the generator; 0.8.2 (2026.2.2) supports Go 1.26 and 1.27.
+STATICCHECK_VERSION=v0.8.2
+echo "== staticcheck ${STATICCHECK_VERSION}"
+go run "honnef.co/go/tools/cmd/staticcheck@${STATICCHECK_VERSION}" ./... || die "staticcheck"
 
 if [ "$fail" -ne 0 ]; then
   echo "check-readiness: drift found (see FAIL lines above)" >&2

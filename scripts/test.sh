@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The project's whole test suite: the drift checks (with gofmt and vet),
-# every Go test under the race detector, and bounded fuzzing. Installs what
+# The project's whole test suite: the drift checks (with gofmt, vet and
+# staticcheck), every Go test under the race detector, the SDK packages'
+# tests again on Go 1.27, and bounded fuzzing. Installs what
 # it needs on a fresh machine (Go and gcc are assumed; the race detector
 # needs cgo).
 set -euo pipefail
@@ -25,6 +26,13 @@ fi
 
 echo "== go test -race"
 go test -race -count=1 ./...
+
+# The SDK supports Go 1.26 and 1.27: its packages are tested again on 1.27,
+# a toolchain the go command fetches through the module proxy.
+GO_NEXT=go1.27.3
+sdk=(./readiness/... ./probe/... ./sshexec/... ./preflight/... ./apihttp/... ./contracts/...)
+echo "== go test -race on $(GOTOOLCHAIN=$GO_NEXT go version) (SDK packages)"
+GOTOOLCHAIN=$GO_NEXT go test -race -count=1 "${sdk[@]}"
 
 # Bounded fuzzing of every Fuzz target (10s each unless FUZZTIME says
 # otherwise). A failing input lands in testdata/fuzz/; committed, it is

@@ -119,8 +119,8 @@ func (w *worker) notify() {
 	}
 }
 
-// enter waits while the worker is paused; it reports false once the
-// worker is stopping.
+// enter waits while the worker is paused and reports whether it may claim
+// a job: false once it is stopping.
 func (w *worker) enter() bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()

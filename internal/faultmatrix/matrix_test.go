@@ -34,6 +34,10 @@ type want struct {
 	// conns and execs are the connections and exec requests the node
 	// must see: 1 and 1 unless the failure stops the probe earlier.
 	conns, execs int
+	// undialed is set when the failure is decided before the node is
+	// dialed: no step of the SSH chain before the failing one is
+	// observed, so each is skipped, never pass.
+	undialed bool
 }
 
 func notReady(rs ...reason) want {
@@ -169,9 +173,12 @@ func checkProfile(t *testing.T, p sshtest.Profile, w want) {
 
 // checkChecks asserts the check list against the reasons: every reason has
 // its failed check; after a transport failure every later check is skipped
-// and blocked by it; otherwise only the checks a failure makes unobservable
-// are skipped (a missing component's version, extension and service; every
-// service without systemd), and nothing else.
+// and blocked by it, and every check before it passes (the record's
+// lifecycle and address, and the steps the round trip got through) unless
+// the failure was decided before dialing, when the SSH chain's steps before
+// it are skipped and blocked by it; otherwise only the checks a failure
+// makes unobservable are skipped (a missing component's version, extension
+// and service; every service without systemd), and nothing else.
 func checkChecks(t *testing.T, rep readiness.Report, w want) {
 	t.Helper()
 	failed := map[reason]bool{}
@@ -213,6 +220,14 @@ func checkChecks(t *testing.T, rep readiness.Report, w want) {
 			}
 		case transport && c.Status == readiness.CheckFail:
 			afterFailure = true
+		case transport && w.undialed && chainStep[c.Name]:
+			if c.Status != readiness.CheckSkipped || c.BlockedBy != primary {
+				t.Errorf("check %s/%s: got %s blocked by %q, want skipped blocked by %s: nothing was dialed", c.Name, c.Component, c.Status, c.BlockedBy, primary)
+			}
+		case transport:
+			if c.Status != readiness.CheckPass {
+				t.Errorf("check %s/%s: got %s, want pass before the failing %s", c.Name, c.Component, c.Status, primary)
+			}
 		case c.Status == readiness.CheckSkipped:
 			okMissing := c.BlockedBy == readiness.CodeRuntimeComponentMissing && failed[reason{readiness.CodeRuntimeComponentMissing, c.Component}]
 			okSystemd := c.BlockedBy == readiness.CodeServiceManagerUnavailable && c.Name == "service"
@@ -225,3 +240,6 @@ func checkChecks(t *testing.T, rep readiness.Report, w want) {
 		t.Errorf("no failed check for transport code %s", primary)
 	}
 }
+
+// chainStep names the checks of the SSH round trip.
+var chainStep = map[string]bool{"tcp": true, "ssh_handshake": true, "host_key": true, "auth": true, "exec": true}

@@ -15,7 +15,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -263,10 +262,8 @@ func TestCanaryNeverLeaksFromExampleServer(t *testing.T) {
 	// The operator CLI, human and JSON output.
 	kh := filepath.Join(dir, "known_hosts")
 	require.NoError(t, os.WriteFile(kh, []byte(knownhosts.Line([]string{knownhosts.Normalize(n.Addr())}, n.HostKey())+"\n"), 0o600))
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
-	}
+	goBin, err := loadtest.GoCommand()
+	require.NoError(t, err)
 	bin := filepath.Join(dir, "nodecheck")
 	build := exec.Command(goBin, "build", "-o", bin, "./examples/nodecheck")
 	build.Dir = filepath.Join("..", "..")

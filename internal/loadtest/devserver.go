@@ -46,6 +46,25 @@ func moduleRoot() string {
 	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
 }
 
+// GoCommand returns the go command of the toolchain running the tests: go
+// test puts that toolchain's GOROOT/bin first in PATH (since Go 1.19), so
+// a GOTOOLCHAIN-selected Go builds with itself. Without a go in PATH it is
+// $GOROOT/bin/go when GOROOT is set. (runtime.GOROOT, deprecated, names
+// the GOROOT the test binary was built with, which need not be the one
+// running it.)
+func GoCommand() (string, error) {
+	if p, err := exec.LookPath("go"); err == nil {
+		return p, nil
+	}
+	if root := os.Getenv("GOROOT"); root != "" {
+		p := filepath.Join(root, "bin", "go")
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
+	}
+	return "", errors.New("loadtest: no go command in PATH or in $GOROOT/bin")
+}
+
 // RaceServerEnv, set to "1", builds the server with -race too. By default
 // it is built without: under the race detector the server's SQLite
 // (modernc, pure Go) is about 20 times slower, and 10,000 creates take
@@ -64,9 +83,10 @@ func BuildDevserver(ctx context.Context) (string, error) {
 			buildErr = fmt.Errorf("loadtest: %w", err)
 			return
 		}
-		goBin, err := exec.LookPath("go")
+		goBin, err := GoCommand()
 		if err != nil {
-			goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
+			buildErr = err
+			return
 		}
 		bin := filepath.Join(dir, "devserver")
 		args := []string{"build", "-o", bin}

@@ -251,18 +251,6 @@ func (s *sshd) count(subs ...string) int {
 	return n
 }
 
-// waitLog waits until a log line contains every one of subs, or ctx ends.
-func (s *sshd) waitLog(ctx context.Context, subs ...string) error {
-	for s.count(subs...) == 0 {
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("no sshd log line with %q: %w", subs, ctx.Err())
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
-	return nil
-}
-
 // runCmd runs a command (at most 2 minutes) in the C locale and returns
 // its combined output.
 func runCmd(ctx context.Context, name string, args ...string) (string, error) {
