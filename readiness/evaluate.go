@@ -3,6 +3,7 @@ package readiness
 import (
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -185,6 +186,12 @@ func (e *evaluator) run() {
 		at, held = len(chain)-1, 0
 	} else if tf != nil {
 		at, held = failedStep(tf)
+		if !tf.Code.Known() {
+			// A code this version does not know (a newer or broken
+			// prober) must not fail open: no registry entry would make
+			// it blocking. It is reported where the chain ends.
+			tf = &TransportFailure{Code: CodeProbeOutputInvalid, Detail: "unknown failure code " + strconvQuote(string(tf.Code))}
+		}
 	}
 	for i, step := range chain {
 		switch {
@@ -390,4 +397,12 @@ func inventoryOf(f *Facts) *Inventory {
 	inv.PHPExtensions = append(inv.PHPExtensions, f.PHPExtensions...)
 	sort.Strings(inv.PHPExtensions)
 	return inv
+}
+
+// strconvQuote quotes s for a detail, at most 64 bytes of it.
+func strconvQuote(s string) string {
+	if len(s) > 64 {
+		s = s[:64]
+	}
+	return strconv.Quote(s)
 }

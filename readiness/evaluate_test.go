@@ -487,13 +487,14 @@ func TestEvaluateUnobservedIsNeverPass(t *testing.T) {
 			checks: []Check{pass("lifecycle"), pass("address"), skip("tcp", CodeSSHAuthFailed), skip("ssh_handshake", CodeSSHAuthFailed), skip("host_key", CodeSSHAuthFailed), fail("auth", CodeSSHAuthFailed), skip("exec", CodeSSHAuthFailed)},
 		},
 		{
-			// A code this version does not know carries no severity; only
-			// the checks are asserted here.
+			// A code this version does not know fails closed, as
+			// unreadable probe output, never ready.
 			name: "unknown code", obs: gate("vendor_specific", "x"),
+			state: StateNotReady, primary: CodeProbeOutputInvalid,
 			checks: []Check{
 				pass("lifecycle"), pass("address"),
-				skip("tcp", "vendor_specific"), skip("ssh_handshake", "vendor_specific"), skip("host_key", "vendor_specific"), skip("auth", "vendor_specific"),
-				fail("exec", "vendor_specific"),
+				skip("tcp", CodeProbeOutputInvalid), skip("ssh_handshake", CodeProbeOutputInvalid), skip("host_key", CodeProbeOutputInvalid), skip("auth", CodeProbeOutputInvalid),
+				fail("exec", CodeProbeOutputInvalid),
 			},
 		},
 	}
