@@ -35,6 +35,7 @@ const (
 	CodeNodeConfigInvalid         Code = "node_config_invalid"
 	CodeSSHCredentialsUnavailable Code = "ssh_credentials_unavailable"
 	CodeSudoFailed                Code = "sudo_failed"
+	CodeSSHHostCertInvalid        Code = "ssh_host_cert_invalid"
 )
 
 // Prerequisite names one node in the ordered prerequisite graph. A
