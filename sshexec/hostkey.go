@@ -3,8 +3,10 @@ package sshexec
 import (
 	"bytes"
 	"net"
+	"slices"
 	"strconv"
 	"sync"
+	"time"
 
 	"golang.org/x/crypto/ssh"
 
@@ -24,8 +26,14 @@ type HostKeyPolicy interface {
 type hostKnowledge struct {
 	// trusted are the keys the host may present; empty means unknown.
 	trusted []ssh.PublicKey
-	// revoked keys are rejected whatever else is known.
+	// cas are the certificate authorities trusted to sign host
+	// certificates for the host.
+	cas []ssh.PublicKey
+	// revoked keys (host keys and CAs) are rejected whatever else is
+	// known, by marshaled plain key.
 	revoked map[string]bool
+	// now is the clock for certificate validity; nil means time.Now.
+	now func() time.Time
 	// learn, when set, accepts (and records) a key for an unknown host.
 	learn bool
 	// persist records a learned key; nil means the caller records it
@@ -129,6 +137,7 @@ func sameKey(a, b ssh.PublicKey) bool {
 // check on every key exchange, including re-keys, possibly from its own
 // goroutine.
 type hostKeyCheck struct {
+	host     string
 	hostport string
 	know     hostKnowledge
 
@@ -140,6 +149,7 @@ type hostKeyCheck struct {
 
 func newHostKeyCheck(p HostKeyPolicy, host string, port int) *hostKeyCheck {
 	return &hostKeyCheck{
+		host:     host,
 		hostport: net.JoinHostPort(host, strconv.Itoa(port)),
 		know:     p.lookup(host, port),
 	}
@@ -163,6 +173,27 @@ func (h *hostKeyCheck) check(_ string, _ net.Addr, key ssh.PublicKey) error {
 		}
 		return nil
 	}
+	// A host certificate is checked first when a CA applies to the host
+	// (or when its CA is revoked). As in OpenSSH, a certificate that
+	// fails for any reason but revocation leaves the plain key it
+	// certifies to be checked as if no certificate had been presented;
+	// its failure is the verdict only where that check would find the key
+	// unknown.
+	var certFail *certFailure
+	if cert, ok := key.(*ssh.Certificate); ok && (len(h.know.cas) > 0 || h.know.revoked[string(cert.SignatureKey.Marshal())]) {
+		now := time.Now
+		if h.know.now != nil {
+			now = h.know.now
+		}
+		certFail = checkHostCert(cert, h.host, h.know.cas, h.know.revoked, now())
+		switch {
+		case certFail == nil:
+			h.presented = key
+			return nil
+		case certFail.final:
+			return reject(readiness.CodeSSHHostCertInvalid, certFail.detail)
+		}
+	}
 	if h.know.revoked[string(plainKey(key).Marshal())] {
 		return reject(readiness.CodeSSHHostKeyMismatch, "host key is revoked")
 	}
@@ -175,7 +206,15 @@ func (h *hostKeyCheck) check(_ string, _ net.Addr, key ssh.PublicKey) error {
 		}
 		return reject(readiness.CodeSSHHostKeyMismatch, "host key does not match the pinned key")
 	}
+	if certFail != nil {
+		// Never learn a key a CA fleet's node presents with a bad
+		// certificate.
+		return reject(readiness.CodeSSHHostCertInvalid, certFail.detail)
+	}
 	if !h.know.learn {
+		if len(h.know.cas) > 0 {
+			return reject(readiness.CodeSSHHostKeyUnknown, "host key is not known, and the node presented no host certificate")
+		}
 		return reject(readiness.CodeSSHHostKeyUnknown, "host key is not known")
 	}
 	if h.know.persist != nil {
@@ -202,7 +241,17 @@ func (h *hostKeyCheck) result() (ssh.PublicKey, bool, *Error) {
 }
 
 // algorithms returns the host key algorithms to offer: those of the
-// trusted keys, or nil (the default) when nothing is known.
+// trusted keys, or nil (the default) when nothing is known. When a CA
+// applies to the host, the certificate algorithms come first, so that a
+// node with a host certificate presents it, then those of the trusted
+// keys or, with none, every supported plain algorithm.
 func (h *hostKeyCheck) algorithms() []string {
-	return hostKeyAlgorithms(h.know.trusted)
+	plain := hostKeyAlgorithms(h.know.trusted)
+	if len(h.know.cas) == 0 {
+		return plain
+	}
+	if plain == nil {
+		plain = plainHostKeyAlgorithms
+	}
+	return slices.Concat(certAlgorithms, plain)
 }
