@@ -2,6 +2,7 @@ package sshexec
 
 import (
 	"bytes"
+	"errors"
 	"net"
 	"slices"
 	"strconv"
@@ -14,9 +15,11 @@ import (
 )
 
 // HostKeyPolicy decides which host keys a node may present. The policies
-// are PinnedHostKeys, ParseKnownHosts (and KnownHostsFile) and AcceptNew;
-// the interface is sealed, and there is no policy that accepts any key.
-// Policies are immutable and safe for concurrent use.
+// are PinnedHostKeys, ParseKnownHosts (and KnownHostsFile), AcceptNew, and
+// a KnownHosts store's Strict and AcceptNew; the interface is sealed, and
+// there is no policy that accepts any key. Policies are safe for
+// concurrent use; all but a store's are immutable, and a store's follow
+// its file.
 type HostKeyPolicy interface {
 	// lookup reports what the policy knows about host on port.
 	lookup(host string, port int) hostKnowledge
@@ -39,6 +42,9 @@ type hostKnowledge struct {
 	// persist records a learned key; nil means the caller records it
 	// from Result.
 	persist func(hostport string, key ssh.PublicKey) error
+	// err, when set, is why the policy knows nothing (its file could not
+	// be read); every key is rejected.
+	err error
 }
 
 // PinnedHostKeys returns a policy that accepts exactly keys, for any host.
@@ -173,6 +179,10 @@ func (h *hostKeyCheck) check(_ string, _ net.Addr, key ssh.PublicKey) error {
 		}
 		return nil
 	}
+	if h.know.err != nil {
+		h.err = &Error{Phase: PhaseHostKey, Code: readiness.CodeSSHHostKeyUnknown, Detail: "the known_hosts file could not be read", Fingerprint: fp, Err: h.know.err}
+		return h.err
+	}
 	// A host certificate is checked first when a CA applies to the host
 	// (or when its CA is revoked). As in OpenSSH, a certificate that
 	// fails for any reason but revocation leaves the plain key it
@@ -219,6 +229,11 @@ func (h *hostKeyCheck) check(_ string, _ net.Addr, key ssh.PublicKey) error {
 	}
 	if h.know.persist != nil {
 		if err := h.know.persist(h.hostport, plainKey(key)); err != nil {
+			var conflict *hostKeyConflict
+			if errors.As(err, &conflict) {
+				h.err = &Error{Phase: PhaseHostKey, Code: readiness.CodeSSHHostKeyMismatch, Detail: conflict.detail, Fingerprint: fp, Err: err}
+				return h.err
+			}
 			h.err = &Error{Phase: PhaseHostKey, Code: readiness.CodeSSHHostKeyUnknown, Detail: "recording the new host key failed", Fingerprint: fp, Err: err}
 			return h.err
 		}
