@@ -298,6 +298,7 @@ const (
 	ReasonCodeSshCredentialsUnavailable ReasonCode = "ssh_credentials_unavailable"
 	ReasonCodeSshExecRejected           ReasonCode = "ssh_exec_rejected"
 	ReasonCodeSshHandshakeFailed        ReasonCode = "ssh_handshake_failed"
+	ReasonCodeSshHostCertInvalid        ReasonCode = "ssh_host_cert_invalid"
 	ReasonCodeSshHostKeyMismatch        ReasonCode = "ssh_host_key_mismatch"
 	ReasonCodeSshHostKeyUnknown         ReasonCode = "ssh_host_key_unknown"
 	ReasonCodeSshHostUnresolvable       ReasonCode = "ssh_host_unresolvable"
@@ -353,6 +354,8 @@ func (e ReasonCode) Valid() bool {
 	case ReasonCodeSshExecRejected:
 		return true
 	case ReasonCodeSshHandshakeFailed:
+		return true
+	case ReasonCodeSshHostCertInvalid:
 		return true
 	case ReasonCodeSshHostKeyMismatch:
 		return true

@@ -36,6 +36,7 @@ const (
 	CodeSSHCredentialsUnavailable Code = "ssh_credentials_unavailable"
 	CodeSudoFailed                Code = "sudo_failed"
 	CodeNoCandidateNode           Code = "no_candidate_node"
+	CodeSSHHostCertInvalid        Code = "ssh_host_cert_invalid"
 )
 
 // Prerequisite names one node in the ordered prerequisite graph. A

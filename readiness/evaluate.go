@@ -103,7 +103,7 @@ var chain = []struct {
 }{
 	{"tcp", PrereqTCP, []Code{CodeSSHHostUnresolvable, CodeSSHUnreachable}},
 	{"ssh_handshake", PrereqSSHHandshake, []Code{CodeSSHHandshakeFailed}},
-	{"host_key", PrereqHostKey, []Code{CodeSSHHostKeyUnknown, CodeSSHHostKeyMismatch}},
+	{"host_key", PrereqHostKey, []Code{CodeSSHHostKeyUnknown, CodeSSHHostKeyMismatch, CodeSSHHostCertInvalid}},
 	{"auth", PrereqAuth, []Code{CodeSSHAuthFailed, CodeSSHCredentialsUnavailable}},
 	{"exec", PrereqExec, []Code{CodeSSHExecRejected, CodeProbeTimeout, CodeProbeInterrupted, CodeProbeOutputInvalid}},
 }

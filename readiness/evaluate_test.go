@@ -160,6 +160,15 @@ func TestEvaluate(t *testing.T) {
 			},
 		},
 		{
+			name: "invalid host certificate fails at host_key", obs: transport(CodeSSHHostCertInvalid), policy: Baseline(), state: StateNotReady,
+			reasons: []rc{b(CodeSSHHostCertInvalid, "")},
+			checks: map[[2]string]Check{
+				{"ssh_handshake", ""}: {Status: CheckPass},
+				{"host_key", ""}:      {Status: CheckFail, Code: CodeSSHHostCertInvalid, Observed: "detail"},
+				{"auth", ""}:          {Status: CheckSkipped, BlockedBy: CodeSSHHostCertInvalid},
+			},
+		},
+		{
 			name: "invalid node config fails at address", obs: transport(CodeNodeConfigInvalid), policy: Baseline(), state: StateNotReady,
 			reasons: []rc{b(CodeNodeConfigInvalid, "")},
 			checks:  map[[2]string]Check{{"address", ""}: {Status: CheckFail, Code: CodeNodeConfigInvalid, Observed: "detail"}, {"tcp", ""}: {Status: CheckSkipped, BlockedBy: CodeNodeConfigInvalid}},

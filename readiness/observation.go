@@ -45,8 +45,9 @@ type Observation struct {
 type TransportFailure struct {
 	// Code is one of the transport codes: ssh_host_unresolvable,
 	// ssh_unreachable, ssh_handshake_failed, ssh_host_key_unknown,
-	// ssh_host_key_mismatch, ssh_auth_failed, ssh_exec_rejected,
-	// probe_timeout, probe_interrupted, probe_output_invalid.
+	// ssh_host_key_mismatch, ssh_host_cert_invalid, ssh_auth_failed,
+	// ssh_exec_rejected, probe_timeout, probe_interrupted,
+	// probe_output_invalid.
 	Code Code
 	// Detail is a short, operator-safe description (no remote output, no
 	// secrets), such as "connection refused" or "no banner within 5s".

@@ -72,6 +72,8 @@
 //	ssh_host_key_unknown   the policy knows no key for the host
 //	ssh_host_key_mismatch  the node presented another (or a revoked) key;
 //	                       Error.Fingerprint names it
+//	ssh_host_cert_invalid  a host certificate a trusted CA did not validly
+//	                       issue for the host (Error.Detail says why)
 //	ssh_auth_failed        the node rejected every client key
 //	ssh_exec_rejected      the node refused the session or the command
 //	probe_timeout          the command did not finish before the deadline

@@ -2,9 +2,12 @@ package sshexec
 
 import (
 	"bytes"
+	"errors"
 	"net"
+	"slices"
 	"strconv"
 	"sync"
+	"time"
 
 	"golang.org/x/crypto/ssh"
 
@@ -12,9 +15,11 @@ import (
 )
 
 // HostKeyPolicy decides which host keys a node may present. The policies
-// are PinnedHostKeys, ParseKnownHosts (and KnownHostsFile) and AcceptNew;
-// the interface is sealed, and there is no policy that accepts any key.
-// Policies are immutable and safe for concurrent use.
+// are PinnedHostKeys, ParseKnownHosts (and KnownHostsFile), AcceptNew, and
+// a KnownHosts store's Strict and AcceptNew; the interface is sealed, and
+// there is no policy that accepts any key. Policies are safe for
+// concurrent use; all but a store's are immutable, and a store's follow
+// its file.
 type HostKeyPolicy interface {
 	// lookup reports what the policy knows about host on port.
 	lookup(host string, port int) hostKnowledge
@@ -24,13 +29,22 @@ type HostKeyPolicy interface {
 type hostKnowledge struct {
 	// trusted are the keys the host may present; empty means unknown.
 	trusted []ssh.PublicKey
-	// revoked keys are rejected whatever else is known.
+	// cas are the certificate authorities trusted to sign host
+	// certificates for the host.
+	cas []ssh.PublicKey
+	// revoked keys (host keys and CAs) are rejected whatever else is
+	// known, by marshaled plain key.
 	revoked map[string]bool
+	// now is the clock for certificate validity; nil means time.Now.
+	now func() time.Time
 	// learn, when set, accepts (and records) a key for an unknown host.
 	learn bool
 	// persist records a learned key; nil means the caller records it
 	// from Result.
 	persist func(hostport string, key ssh.PublicKey) error
+	// err, when set, is why the policy knows nothing (its file could not
+	// be read); every key is rejected.
+	err error
 }
 
 // PinnedHostKeys returns a policy that accepts exactly keys, for any host.
@@ -129,6 +143,7 @@ func sameKey(a, b ssh.PublicKey) bool {
 // check on every key exchange, including re-keys, possibly from its own
 // goroutine.
 type hostKeyCheck struct {
+	host     string
 	hostport string
 	know     hostKnowledge
 
@@ -140,6 +155,7 @@ type hostKeyCheck struct {
 
 func newHostKeyCheck(p HostKeyPolicy, host string, port int) *hostKeyCheck {
 	return &hostKeyCheck{
+		host:     host,
 		hostport: net.JoinHostPort(host, strconv.Itoa(port)),
 		know:     p.lookup(host, port),
 	}
@@ -163,6 +179,31 @@ func (h *hostKeyCheck) check(_ string, _ net.Addr, key ssh.PublicKey) error {
 		}
 		return nil
 	}
+	if h.know.err != nil {
+		h.err = &Error{Phase: PhaseHostKey, Code: readiness.CodeSSHHostKeyUnknown, Detail: "the known_hosts file could not be read", Fingerprint: fp, Err: h.know.err}
+		return h.err
+	}
+	// A host certificate is checked first when a CA applies to the host
+	// (or when its CA is revoked). As in OpenSSH, a certificate that
+	// fails for any reason but revocation leaves the plain key it
+	// certifies to be checked as if no certificate had been presented;
+	// its failure is the verdict only where that check would find the key
+	// unknown.
+	var certFail *certFailure
+	if cert, ok := key.(*ssh.Certificate); ok && (len(h.know.cas) > 0 || h.know.revoked[string(cert.SignatureKey.Marshal())]) {
+		now := time.Now
+		if h.know.now != nil {
+			now = h.know.now
+		}
+		certFail = checkHostCert(cert, h.host, h.know.cas, h.know.revoked, now())
+		switch {
+		case certFail == nil:
+			h.presented = key
+			return nil
+		case certFail.final:
+			return reject(readiness.CodeSSHHostCertInvalid, certFail.detail)
+		}
+	}
 	if h.know.revoked[string(plainKey(key).Marshal())] {
 		return reject(readiness.CodeSSHHostKeyMismatch, "host key is revoked")
 	}
@@ -175,11 +216,24 @@ func (h *hostKeyCheck) check(_ string, _ net.Addr, key ssh.PublicKey) error {
 		}
 		return reject(readiness.CodeSSHHostKeyMismatch, "host key does not match the pinned key")
 	}
+	if certFail != nil {
+		// Never learn a key a CA fleet's node presents with a bad
+		// certificate.
+		return reject(readiness.CodeSSHHostCertInvalid, certFail.detail)
+	}
 	if !h.know.learn {
+		if len(h.know.cas) > 0 {
+			return reject(readiness.CodeSSHHostKeyUnknown, "host key is not known, and the node presented no host certificate")
+		}
 		return reject(readiness.CodeSSHHostKeyUnknown, "host key is not known")
 	}
 	if h.know.persist != nil {
 		if err := h.know.persist(h.hostport, plainKey(key)); err != nil {
+			var conflict *hostKeyConflict
+			if errors.As(err, &conflict) {
+				h.err = &Error{Phase: PhaseHostKey, Code: readiness.CodeSSHHostKeyMismatch, Detail: conflict.detail, Fingerprint: fp, Err: err}
+				return h.err
+			}
 			h.err = &Error{Phase: PhaseHostKey, Code: readiness.CodeSSHHostKeyUnknown, Detail: "recording the new host key failed", Fingerprint: fp, Err: err}
 			return h.err
 		}
@@ -202,7 +256,17 @@ func (h *hostKeyCheck) result() (ssh.PublicKey, bool, *Error) {
 }
 
 // algorithms returns the host key algorithms to offer: those of the
-// trusted keys, or nil (the default) when nothing is known.
+// trusted keys, or nil (the default) when nothing is known. When a CA
+// applies to the host, the certificate algorithms come first, so that a
+// node with a host certificate presents it, then those of the trusted
+// keys or, with none, every supported plain algorithm.
 func (h *hostKeyCheck) algorithms() []string {
-	return hostKeyAlgorithms(h.know.trusted)
+	plain := hostKeyAlgorithms(h.know.trusted)
+	if len(h.know.cas) == 0 {
+		return plain
+	}
+	if plain == nil {
+		plain = plainHostKeyAlgorithms
+	}
+	return slices.Concat(certAlgorithms, plain)
 }

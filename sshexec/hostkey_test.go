@@ -78,7 +78,7 @@ func TestKnownHostsRun(t *testing.T) {
 		{name: "negated", file: knownhosts.Line([]string{"127.0.0.*", "[127.0.0.*]:*", "!" + addr}, key), wantCode: readiness.CodeSSHHostKeyUnknown},
 		{name: "other key", file: knownhosts.Line([]string{addr}, other), wantCode: readiness.CodeSSHHostKeyMismatch},
 		{name: "revoked", file: knownhosts.Line([]string{addr}, key) + "\n@revoked * " + string(ssh.MarshalAuthorizedKey(key)), wantCode: readiness.CodeSSHHostKeyMismatch},
-		{name: "cert authority grants nothing", file: "@cert-authority * " + string(ssh.MarshalAuthorizedKey(key)), wantCode: readiness.CodeSSHHostKeyUnknown},
+		{name: "cert authority does not trust a plain key", file: "@cert-authority * " + string(ssh.MarshalAuthorizedKey(key)), wantCode: readiness.CodeSSHHostKeyUnknown},
 		{name: "empty", file: "", wantCode: readiness.CodeSSHHostKeyUnknown},
 	}
 	for _, tt := range tests {

@@ -36,10 +36,12 @@ func KnownHostsFile(path string) (HostKeyPolicy, error) {
 // Supported: comments and blank lines; comma-separated host patterns with
 // the wildcards * and ? and negation !; the [host]:port form for ports
 // other than 22; hashed hosts (|1|salt|hash); the @revoked marker (a
-// revoked key is rejected for every host); and @cert-authority lines,
-// which are validated but grant nothing (host certificates are not
-// trusted through a CA). Host names match case-insensitively, against the
-// Target's Host as given (no reverse lookup, no CheckHostIP).
+// revoked key, or a certificate authority, is rejected for every host);
+// and @cert-authority lines, whose key is trusted to sign host
+// certificates for the hosts the line's patterns match (see the package
+// documentation, "Host certificates"). Host names match
+// case-insensitively, against the Target's Host as given (no reverse
+// lookup, no CheckHostIP).
 func ParseKnownHosts(r io.Reader) (HostKeyPolicy, error) {
 	return parseKnownHosts(r, "")
 }
@@ -70,8 +72,9 @@ func parseKnownHosts(r io.Reader, name string) (HostKeyPolicy, error) {
 
 // knownHosts is a parsed known_hosts file.
 type knownHosts struct {
-	entries []knownHostsEntry
-	revoked map[string]bool // by marshaled key
+	entries []knownHostsEntry // plain host keys
+	cas     []knownHostsEntry // @cert-authority lines
+	revoked map[string]bool   // by marshaled key
 }
 
 type knownHostsEntry struct {
@@ -126,9 +129,12 @@ func (db *knownHosts) parseLine(line []byte) error {
 	}
 	switch marker {
 	case "@revoked":
-		db.revoked[string(key.Marshal())] = true
+		db.revoked[string(plainKey(key).Marshal())] = true
 	case "@cert-authority":
-		// Validated above; CA-signed host certificates are not trusted.
+		if _, ok := key.(*ssh.Certificate); ok {
+			return errors.New("a certificate authority key must be a plain key, not a certificate")
+		}
+		db.cas = append(db.cas, e)
 	default:
 		db.entries = append(db.entries, e)
 	}
@@ -259,14 +265,25 @@ func knownHostsName(host string, port int) string {
 }
 
 func (db *knownHosts) lookup(host string, port int) hostKnowledge {
+	return hostKnowledge{
+		trusted: db.matching(db.entries, host, port),
+		cas:     db.matching(db.cas, host, port),
+		revoked: db.revoked,
+	}
+}
+
+// matching returns the keys of the entries whose patterns match host on
+// port. @cert-authority lines match the same names as plain ones: "host"
+// for port 22, "[host]:port" otherwise.
+func (db *knownHosts) matching(entries []knownHostsEntry, host string, port int) []ssh.PublicKey {
 	name := knownHostsName(host, port)
 	var keys []ssh.PublicKey
-	for _, e := range db.entries {
+	for _, e := range entries {
 		if e.matches(name) {
 			keys = append(keys, e.key)
 		}
 	}
-	return hostKnowledge{trusted: keys, revoked: db.revoked}
+	return keys
 }
 
 func (e *knownHostsEntry) matches(name string) bool {

@@ -52,7 +52,7 @@ func TestKnownHostsLookup(t *testing.T) {
 		{"hashed other", line(knownhosts.HashHostname("node1")), "node2", 22, false},
 		{"ipv6", line("[2001:db8::1]:2222"), "2001:db8::1", 2222, true},
 		{"ipv6 port 22", line("2001:db8::1"), "2001:db8::1", 22, true},
-		{"cert authority grants nothing", "@cert-authority node1 " + string(ssh.MarshalAuthorizedKey(k)), "node1", 22, false},
+		{"cert authority is no host key", "@cert-authority node1 " + string(ssh.MarshalAuthorizedKey(k)), "node1", 22, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -64,6 +64,47 @@ func TestKnownHostsLookup(t *testing.T) {
 			got := len(p.lookup(tt.host, tt.port).trusted) == 1
 			if got != tt.want {
 				t.Errorf("lookup(%q, %d): got known %v, want %v", tt.host, tt.port, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestKnownHostsLookupCAs(t *testing.T) {
+	t.Parallel()
+	ca := testKey(t)
+	line := func(hosts string) string {
+		return "@cert-authority " + hosts + " " + string(ssh.MarshalAuthorizedKey(ca))
+	}
+	tests := []struct {
+		name string
+		file string
+		host string
+		port int
+		want bool
+	}{
+		{"wildcard", line("*.example.com"), "a.example.com", 22, true},
+		{"other domain", line("*.example.com"), "a.example.org", 22, false},
+		{"port form needed for other ports", line("*.example.com"), "a.example.com", 2222, false},
+		{"port pattern", line("[*.example.com]:*"), "a.example.com", 2222, true},
+		{"star matches every port form", line("*"), "a.example.com", 2222, true},
+		{"negated", line("*.example.com,!bad.example.com"), "bad.example.com", 22, false},
+		{"hashed", line(knownhosts.HashHostname("node1")), "node1", 22, true},
+		{"hashed other", line(knownhosts.HashHostname("node1")), "node2", 22, false},
+		{"plain line is no CA", knownhosts.Line([]string{"node1"}, ca), "node1", 22, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			p, err := ParseKnownHosts(strings.NewReader(tt.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			know := p.lookup(tt.host, tt.port)
+			if got := len(know.cas) == 1; got != tt.want {
+				t.Errorf("lookup(%q, %d): got CA %v, want %v", tt.host, tt.port, got, tt.want)
+			}
+			if len(know.trusted) != 0 && tt.want {
+				t.Errorf("a CA line trusted %d host keys, want 0", len(know.trusted))
 			}
 		})
 	}

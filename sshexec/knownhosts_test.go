@@ -2,6 +2,7 @@ package sshexec_test
 
 import (
 	"bytes"
+	"crypto/rand"
 	"encoding/base64"
 	"os"
 	"path/filepath"
@@ -36,6 +37,8 @@ func TestParseKnownHosts(t *testing.T) {
 		{name: "revoked marker", file: "@revoked * " + auth(ed)},
 		{name: "cert-authority marker", file: "@cert-authority *.example.com " + auth(ed)},
 		{name: "unknown marker", file: "@bogus host " + auth(ed), wantErr: `line 1: unknown marker "@bogus"`},
+		{name: "certificate as a CA key", file: "@cert-authority * " + auth(testHostCert(t, ed)), wantErr: "line 1: a certificate authority key must be a plain key"},
+		{name: "revoked certificate", file: "@revoked * " + auth(testHostCert(t, ed))},
 		{name: "missing key", file: "# ok\nexample.com ssh-ed25519\n", wantErr: "line 2: want HOSTS KEYTYPE BASE64-KEY"},
 		{name: "host only", file: "example.com\n", wantErr: "line 1:"},
 		{name: "bad base64", file: "example.com ssh-ed25519 !!!notbase64", wantErr: "line 1: key is not valid base64"},
@@ -97,6 +100,16 @@ func TestKnownHostsFile(t *testing.T) {
 	if _, err := sshexec.KnownHostsFile(filepath.Join(dir, "missing")); !os.IsNotExist(unwrapAll(err)) {
 		t.Errorf("missing file: got %v, want a not-exist error", err)
 	}
+}
+
+// testHostCert is a host certificate of key, signed by a fresh CA.
+func testHostCert(t *testing.T, key ssh.PublicKey) *ssh.Certificate {
+	t.Helper()
+	c := &ssh.Certificate{Key: key, CertType: ssh.HostCert, ValidPrincipals: []string{"node"}, ValidBefore: ssh.CertTimeInfinity}
+	if err := c.SignCert(rand.Reader, newEd25519Signer(t)); err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
 
 func unwrapAll(err error) error {

@@ -67,6 +67,17 @@
 // ExecRefused simulate the authentication and exec failures. Each Fault
 // constant documents what the client sees.
 //
+// # Host certificates
+//
+// A Node presents its plain host key until it is given a certificate of
+// it: CertifyHostKey signs the host key with a CA signer for the given
+// principals (valid from an hour ago for a day) and presents the result;
+// SetHostCertificate presents any certificate of the host key as given,
+// expired, misaddressed, of the wrong type or badly signed, for tests of
+// the client's checks. Like sshd with HostCertificate, the node then
+// offers both the certificate and the plain key; the client's host key
+// algorithms choose. Target's policy still pins the plain key.
+//
 // # Recording
 //
 // Like httptest.ResponseRecorder, a Node records what it saw:

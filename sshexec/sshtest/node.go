@@ -51,6 +51,7 @@ type Node struct {
 
 	mu          sync.Mutex
 	profile     Profile
+	hostCert    ssh.Signer   // SetHostCertificate; nil presents the plain key only
 	ln          net.Listener // nil while the fault is FaultRefuseTCP
 	closed      bool
 	conns       map[net.Conn]struct{}
@@ -137,6 +138,7 @@ func newNode(p Profile) (*Node, error) {
 	n.srv = &gliderssh.Server{
 		Version:                "OpenSSH_9.6p1 Ubuntu-3ubuntu13.5",
 		HostSigners:            []gliderssh.Signer{host},
+		ServerConfigCallback:   n.serverConfig,
 		Handler:                n.handleSession,
 		PublicKeyHandler:       n.authorize,
 		SessionRequestCallback: n.sessionRequest,
