@@ -80,7 +80,9 @@ func (h *harness) do(method, path, body string, cookie *http.Cookie, header ...s
 }
 
 // post is an authenticated POST.
-func (h *harness) post(path, body string) response { return h.do(http.MethodPost, path, body, h.session) }
+func (h *harness) post(path, body string) response {
+	return h.do(http.MethodPost, path, body, h.session)
+}
 
 // errorBody decodes an error the way the host's own tests do.
 func errorBody(t *testing.T, r response) map[string]string {
