@@ -110,9 +110,10 @@
 //
 // A learn, done during the handshake before authentication, holds the
 // store's mutex (goroutines of one process) and an exclusive flock(2) on
-// a sidecar lock file, PATH.lock, honored by every process using this
-// package; the lock is not on the file itself because the file is
-// replaced by rename, which would leave a lock on the replaced inode.
+// a sidecar lock file, PATH.lock (for a symlink, its target's), honored
+// by every process using this package; the lock is not on the file
+// itself because the file is replaced by rename, which would leave a
+// lock on the replaced inode. The lock file is never removed.
 // Waiting for another process is bounded (5s). Under the lock the file
 // is read and parsed again: a key for the host recorded meanwhile by
 // anyone is a mismatch (ssh_host_key_mismatch) unless it is the same

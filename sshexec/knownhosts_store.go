@@ -135,12 +135,7 @@ func (k *KnownHosts) setLocked(data []byte, info fs.FileInfo) {
 	k.loaded, k.info = true, info
 	k.racy = info != nil && time.Since(info.ModTime()) < racyWindow
 	k.db, k.err = nil, nil
-	db, err := parseKnownHosts(bytes.NewReader(data), k.path)
-	if err != nil {
-		k.err = err
-		return
-	}
-	k.db = db.(*knownHosts)
+	k.db, k.err = parseKnownHosts(bytes.NewReader(data), k.path)
 }
 
 // sameFileState reports whether a and b (nil: missing) describe the same
@@ -203,7 +198,14 @@ func (k *KnownHosts) learn(hostport string, key ssh.PublicKey) error {
 	if err := os.MkdirAll(filepath.Dir(k.path), 0o700); err != nil {
 		return fmt.Errorf("sshexec: known_hosts: %w", err)
 	}
-	unlock, err := lockFile(k.path+".lock", lockTimeout)
+	// A symlink's target is the file: it is locked and replaced, the
+	// link kept, so that stores opened through the link and through the
+	// target exclude each other.
+	target := k.path
+	if resolved, err := filepath.EvalSymlinks(k.path); err == nil {
+		target = resolved
+	}
+	unlock, err := lockFile(target+".lock", lockTimeout)
 	if err != nil {
 		return fmt.Errorf("sshexec: known_hosts %s: lock: %w", k.path, err)
 	}
@@ -213,11 +215,10 @@ func (k *KnownHosts) learn(hostport string, key ssh.PublicKey) error {
 	if err != nil {
 		return err
 	}
-	p, err := parseKnownHosts(bytes.NewReader(data), k.path)
+	db, err := parseKnownHosts(bytes.NewReader(data), k.path)
 	if err != nil {
 		return err
 	}
-	db := p.(*knownHosts)
 	if db.revoked[string(key.Marshal())] {
 		return &hostKeyConflict{detail: "host key is revoked"}
 	}
@@ -239,10 +240,6 @@ func (k *KnownHosts) learn(hostport string, key ssh.PublicKey) error {
 		out = append(out, '\n')
 	}
 	out = append(out, line...)
-	target := k.path
-	if resolved, err := filepath.EvalSymlinks(k.path); err == nil {
-		target = resolved // replace the file a symlink points to, not the link
-	}
 	newInfo, err := writeFileAtomic(target, out, info)
 	if err != nil {
 		return fmt.Errorf("sshexec: known_hosts %s: %w", k.path, err)
