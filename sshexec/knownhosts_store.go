@@ -20,8 +20,9 @@ import (
 
 // KnownHosts is an OpenSSH known_hosts file used as a host key store: the
 // policies it hands out read it, and its AcceptNew policy writes the keys
-// it learns to it. Open it with OpenKnownHosts; a KnownHosts is safe for
-// concurrent use, holds no open file, and needs no closing.
+// it learns to it. Open it with OpenKnownHosts (the zero value is not a
+// store); a KnownHosts is safe for concurrent use, holds no open file,
+// and needs no closing.
 //
 // The file is the store: the policies follow changes that others make to
 // it (an operator's edit, another process learning a key). Each lookup
@@ -134,7 +135,6 @@ func (k *KnownHosts) setLocked(data []byte, info fs.FileInfo) {
 	k.parses++
 	k.loaded, k.info = true, info
 	k.racy = info != nil && time.Since(info.ModTime()) < racyWindow
-	k.db, k.err = nil, nil
 	k.db, k.err = parseKnownHosts(bytes.NewReader(data), k.path)
 }
 
@@ -211,7 +211,7 @@ func (k *KnownHosts) learn(hostport string, key ssh.PublicKey) error {
 	}
 	defer unlock()
 
-	data, info, err := readKnownHosts(k.path)
+	data, info, err := readKnownHosts(target)
 	if err != nil {
 		return err
 	}
