@@ -188,7 +188,7 @@ var registry = []CodeInfo{
 		Code: CodeSSHHostCertInvalid, Prerequisite: PrereqHostKey, State: StateNotReady,
 		Severity: SeverityBlocking, Retryable: false,
 		Message:     "The node's SSH host certificate is not valid for it (expired or not yet valid, issued for another host name, revoked, not a host certificate, or not signed by a trusted CA).",
-		Remediation: "Re-sign the node's host key with the fleet CA for the host name the control plane connects to: sudo ssh-keygen -s CA_KEY -I ID -h -n HOSTNAME -V +52w /etc/ssh/ssh_host_ed25519_key.pub; install the certificate on the node with HostCertificate /etc/ssh/ssh_host_ed25519_key-cert.pub in /etc/ssh/sshd_config; then restart ssh (sudo systemctl restart ssh) and re-check. If the CA itself is revoked, sign with the new CA and update the @cert-authority line in the control plane's known_hosts.",
+		Remediation: "Re-sign the node's host key with the fleet CA for the host name the control plane connects to: sudo ssh-keygen -s CA_KEY -I ID -h -n HOSTNAME -V +52w /etc/ssh/ssh_host_ed25519_key.pub; on the node, add HostCertificate /etc/ssh/ssh_host_ed25519_key-cert.pub to /etc/ssh/sshd_config; then restart ssh (sudo systemctl restart ssh) and re-check. If the CA itself is revoked, sign with the new CA and update the @cert-authority line in the control plane's known_hosts.",
 	},
 }
 

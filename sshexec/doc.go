@@ -20,26 +20,140 @@
 // output stream, no logging) and holds no resources: nothing needs
 // closing. A Run closes its connection, session and agent connection
 // before it returns, and waits for every goroutine it started. Host key
-// policies are immutable values, safe to share.
+// policies are safe to share; all but a KnownHosts store's are immutable
+// values. A KnownHosts holds no open file and needs no closing either.
 //
 // # Cost
 //
 // Each Run costs one TCP connection, one key exchange, one public-key
 // authentication and one session; there is no connection reuse. Output
-// memory is bounded by 2 x MaxOutput per Run.
+// memory is bounded by 2 x MaxOutput per Run. A KnownHosts store adds one
+// stat of its file per Run, a parse when the file changed, and, for a key
+// learned, one locked rewrite of the file with two fsyncs.
 //
-// # Security
+// # Host key policies
 //
-// A Target without a HostKeyPolicy is rejected; there is no policy that
-// accepts any key. PinnedHostKeys accepts exactly the given keys;
-// ParseKnownHosts and KnownHostsFile read an OpenSSH known_hosts file
-// strictly (a malformed line is an error, never skipped; @revoked keys
-// are rejected); AcceptNew trusts a key on first use and never accepts a
-// changed key. The client offers only the host key algorithms of the keys
-// it knows for the host, so a node with several host keys presents the
-// pinned one rather than a different type that would look like a
-// mismatch. Errors and logs never contain private keys, passphrases or
+// A Target without a HostKeyPolicy is rejected, and there is no policy
+// that accepts any key. A control plane with no host key store of its
+// own picks, per node, one of:
+//
+//	PinnedHostKeys(keys...)      exactly these keys (from the node record)
+//	KnownHostsFile, or           an OpenSSH known_hosts file, read once,
+//	  ParseKnownHosts              strictly
+//	OpenKnownHosts(path):
+//	  .Strict()                  what the file holds now (it is followed)
+//	  .AcceptNew()               trust on first use, persisted to the file
+//
+// AcceptNew(known, persist) is the building block under the store's
+// AcceptNew, for callers that keep keys elsewhere (a database): it never
+// accepts a key that differs from known's, and persist must record the
+// key durably before it returns, or a restart trusts the next key anew.
+//
+// The client offers only the host key algorithms of the keys it knows for
+// the host, so a node with several host keys presents the pinned one
+// rather than a different type that would look like a mismatch; when a
+// certificate authority applies to the host, the certificate algorithms
+// come first. Errors and logs never contain private keys, passphrases or
 // remote output; Error.Detail is safe to show to operators.
+//
+// # known_hosts files
+//
+// The files are OpenSSH's: comments and blank lines; comma-separated host
+// patterns with *, ? and !; [host]:port for ports other than 22 (a host
+// on port 22 is written bare); hashed names (|1|salt|hash); and the
+// markers @revoked (the key, or CA, is refused for every host) and
+// @cert-authority. Names match case-insensitively against Target.Host as
+// given: no DNS, no CheckHostIP. Any line that cannot be fully parsed
+// makes the whole file an error naming the line, so a damaged file is
+// found rather than read as "host unknown".
+//
+// # Host certificates
+//
+// A "@cert-authority PATTERNS KEY" line trusts KEY to sign host
+// certificates for the hosts PATTERNS match (the same names as plain
+// lines, so "*.example.com" covers port 22 only and "[*.example.com]:*"
+// every port). A node presenting such a certificate is accepted with
+// ssh.CertChecker's semantics: CertType is HostCert; Target.Host, exactly
+// and without the port (OpenSSH checks the bare host name as principal on
+// any port), is one of ValidPrincipals (an empty list is valid for no
+// host, as x/crypto's CertChecker has it; OpenSSH 9.2's ssh reads it as
+// valid for every host, which this package does not follow); now is inside
+// [ValidAfter, ValidBefore); there are no critical options; the CA's
+// signature verifies; and neither the CA nor the certified key is
+// @revoked. The clock is time.Now. Each refusal has its own Detail under
+// the code ssh_host_cert_invalid (expired, not yet valid, not valid for
+// this host, revoked key, revoked CA, not a host certificate, not signed
+// by a trusted CA, critical options, no principals, bad signature).
+//
+// As in OpenSSH, a certificate that fails for any reason but revocation
+// leaves the plain key it certifies to the plain logic: a pinned key
+// still decides (accepted if it is the certified key, a mismatch if not).
+// Only where that logic would find the key unknown is the certificate's
+// failure the verdict, and accept-new never learns the key of a node
+// whose certificate from a trusted CA fails. Result.HostKey is the plain
+// key the certificate certifies, which is what a pin names.
+//
+// # The known_hosts store
+//
+// OpenKnownHosts opens a known_hosts file as a store. A missing file is
+// an empty store, created by the first key learned (mode 0600, directory
+// 0700); a malformed one is an error naming the line, at open and at
+// every lookup while it stays malformed (fail closed: the store never
+// falls back to what it read before).
+//
+// The policies follow the file, whoever changes it: an operator's edit,
+// another process's learn. Each lookup stats the file and re-parses it
+// only when its identity (device and inode), size or modification time
+// changed, or when its modification time was within two seconds of the
+// last read (a change within one timestamp granule, of the same size,
+// would otherwise go unseen).
+//
+// A learn, done during the handshake before authentication, holds the
+// store's mutex (goroutines of one process) and an exclusive flock(2) on
+// a sidecar lock file, PATH.lock (for a symlink, its target's), honored
+// by every process using this package; the lock is not on the file
+// itself because the file is replaced by rename, which would leave a
+// lock on the replaced inode. The lock file is never removed.
+// Waiting for another process is bounded (5s). Under the lock the file
+// is read and parsed again: a key for the host recorded meanwhile by
+// anyone is a mismatch (ssh_host_key_mismatch) unless it is the same
+// key, and a key revoked meanwhile is refused; otherwise one line,
+// "host key-type base64" (knownhosts.Line of knownhosts.Normalize, the
+// host lowercased), is appended to the bytes read, every existing byte
+// (comments, hashed entries, markers, line ends) kept, and the result is
+// written to a temporary file in the same directory with the file's mode
+// (and owner, where permitted), fsynced, renamed over the file (a
+// symlink's target, keeping the link) and the directory fsynced. A
+// reader sees the old file or the new one, never a part. Learning needs
+// flock: on platforms without it, it fails (ssh_host_key_unknown).
+// OpenSSH's ssh and ssh-keygen read the result; tools that rewrite the
+// file without taking PATH.lock (ssh itself, appending a key) can race a
+// learn, though never corrupt it: the loser's line is lost, not mangled.
+//
+// # Why not x/crypto/ssh/knownhosts
+//
+// The package writes lines with golang.org/x/crypto/ssh/knownhosts
+// (Normalize, Line) but reads files with its own parser, because what
+// knownhosts.New offers does not fit a control plane that must fail
+// closed and tell operators why:
+//
+//   - It skips lines it cannot parse, failing only when a file has no
+//     valid line at all, so a damaged file reads as "host unknown" or
+//     silently drops a @revoked line.
+//   - It returns only an ssh.HostKeyCallback, with no way to list the
+//     keys known for a host, which HostKeyAlgorithms needs so that a
+//     node with several host keys presents the pinned one
+//     (golang/go#29286).
+//   - Its errors tell unknown from mismatch (KeyError) and revoked
+//     (RevokedError), but a failed host certificate is an untyped
+//     string from ssh.CertChecker, and a node that presents a
+//     certificate is never checked as its plain key, as OpenSSH does
+//     (a pinned node that gains a certificate from an untrusted CA
+//     fails).
+//   - It only reads: learning, locking and rewriting are left to the
+//     caller.
+//   - Its file is read once; following an operator's edits means
+//     building a new callback.
 //
 // # Deadlines
 //
@@ -85,7 +199,8 @@
 // node_address_missing, node_config_invalid, ssh_host_key_unknown (no host
 // key policy) or ssh_credentials_unavailable (no keys); an unusable agent
 // wraps ErrAgentUnavailable with ssh_credentials_unavailable; an AcceptNew
-// persist callback's error is ssh_host_key_unknown (the key was not pinned).
+// persist callback's error is ssh_host_key_unknown (the key was not pinned),
+// as is a KnownHosts file that cannot be read or parsed at lookup.
 // Cancellation wraps context.Canceled and timeouts wrap
 // context.DeadlineExceeded, for errors.Is. Key loading reports
 // ErrPassphraseRequired and ErrWrongPassphrase.

@@ -4,12 +4,15 @@ import (
 	"context"
 	"fmt"
 	"log"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"golang.org/x/crypto/ssh"
 
 	"github.com/pressluft/runtime-readiness/sshexec"
+	"github.com/pressluft/runtime-readiness/sshexec/sshtest"
 )
 
 // A malformed known_hosts file is an error up front, with its line.
@@ -44,4 +47,55 @@ func ExampleClient_Run() {
 		return
 	}
 	fmt.Printf("exit %d: %s", res.ExitStatus, res.Stdout)
+}
+
+// A control plane without a host key store of its own keeps accept-new
+// keys in a known_hosts file: the first contact records the key, and
+// after a restart the file pins it.
+func ExampleOpenKnownHosts() {
+	dir, err := os.MkdirTemp("", "known-hosts-example-")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "known_hosts")
+	node := sshtest.NewNode(sshtest.ReadyProfile()) // a fake node on 127.0.0.1
+	defer node.Close()
+	ctx := context.Background()
+
+	store, err := sshexec.OpenKnownHosts(path) // missing: an empty store
+	if err != nil {
+		log.Fatal(err)
+	}
+	t := node.Target()
+	t.HostKeys = store.AcceptNew()
+	res, err := new(sshexec.Client).Run(ctx, t, "true", nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("first contact, key learned:", res.HostKeyLearned)
+
+	// A restart: only the file remembers.
+	restarted, err := sshexec.OpenKnownHosts(path)
+	if err != nil {
+		log.Fatal(err)
+	}
+	t.HostKeys = restarted.Strict()
+	res, err = new(sshexec.Client).Run(ctx, t, "true", nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("after restart, key learned:", res.HostKeyLearned)
+
+	data, err := os.ReadFile(path)
+	if err != nil {
+		log.Fatal(err)
+	}
+	host, keyType, _ := strings.Cut(strings.TrimSpace(string(data)), " ")
+	keyType, _, _ = strings.Cut(keyType, " ")
+	fmt.Println("recorded as:", strings.SplitN(host, ":", 2)[0]+":PORT", keyType)
+	// Output:
+	// first contact, key learned: true
+	// after restart, key learned: false
+	// recorded as: [127.0.0.1]:PORT ssh-ed25519
 }

@@ -26,7 +26,7 @@ func KnownHostsFile(path string) (HostKeyPolicy, error) {
 		return nil, fmt.Errorf("sshexec: known_hosts: %w", err)
 	}
 	defer f.Close()
-	return parseKnownHosts(f, path)
+	return asPolicy(parseKnownHosts(f, path))
 }
 
 // ParseKnownHosts reads an OpenSSH known_hosts file strictly: any line it
@@ -43,10 +43,19 @@ func KnownHostsFile(path string) (HostKeyPolicy, error) {
 // case-insensitively, against the Target's Host as given (no reverse
 // lookup, no CheckHostIP).
 func ParseKnownHosts(r io.Reader) (HostKeyPolicy, error) {
-	return parseKnownHosts(r, "")
+	return asPolicy(parseKnownHosts(r, ""))
 }
 
-func parseKnownHosts(r io.Reader, name string) (HostKeyPolicy, error) {
+// asPolicy returns db as a policy, or a nil policy (not a nil *knownHosts
+// in one) with err.
+func asPolicy(db *knownHosts, err error) (HostKeyPolicy, error) {
+	if err != nil {
+		return nil, err
+	}
+	return db, nil
+}
+
+func parseKnownHosts(r io.Reader, name string) (*knownHosts, error) {
 	prefix := "sshexec: known_hosts"
 	if name != "" {
 		prefix += " " + name

@@ -20,8 +20,9 @@ import (
 
 // KnownHosts is an OpenSSH known_hosts file used as a host key store: the
 // policies it hands out read it, and its AcceptNew policy writes the keys
-// it learns to it. Open it with OpenKnownHosts; a KnownHosts is safe for
-// concurrent use, holds no open file, and needs no closing.
+// it learns to it. Open it with OpenKnownHosts (the zero value is not a
+// store); a KnownHosts is safe for concurrent use, holds no open file,
+// and needs no closing.
 //
 // The file is the store: the policies follow changes that others make to
 // it (an operator's edit, another process learning a key). Each lookup
@@ -134,13 +135,7 @@ func (k *KnownHosts) setLocked(data []byte, info fs.FileInfo) {
 	k.parses++
 	k.loaded, k.info = true, info
 	k.racy = info != nil && time.Since(info.ModTime()) < racyWindow
-	k.db, k.err = nil, nil
-	db, err := parseKnownHosts(bytes.NewReader(data), k.path)
-	if err != nil {
-		k.err = err
-		return
-	}
-	k.db = db.(*knownHosts)
+	k.db, k.err = parseKnownHosts(bytes.NewReader(data), k.path)
 }
 
 // sameFileState reports whether a and b (nil: missing) describe the same
@@ -203,21 +198,27 @@ func (k *KnownHosts) learn(hostport string, key ssh.PublicKey) error {
 	if err := os.MkdirAll(filepath.Dir(k.path), 0o700); err != nil {
 		return fmt.Errorf("sshexec: known_hosts: %w", err)
 	}
-	unlock, err := lockFile(k.path+".lock", lockTimeout)
+	// A symlink's target is the file: it is locked and replaced, the
+	// link kept, so that stores opened through the link and through the
+	// target exclude each other.
+	target := k.path
+	if resolved, err := filepath.EvalSymlinks(k.path); err == nil {
+		target = resolved
+	}
+	unlock, err := lockFile(target+".lock", lockTimeout)
 	if err != nil {
 		return fmt.Errorf("sshexec: known_hosts %s: lock: %w", k.path, err)
 	}
 	defer unlock()
 
-	data, info, err := readKnownHosts(k.path)
+	data, info, err := readKnownHosts(target)
 	if err != nil {
 		return err
 	}
-	p, err := parseKnownHosts(bytes.NewReader(data), k.path)
+	db, err := parseKnownHosts(bytes.NewReader(data), k.path)
 	if err != nil {
 		return err
 	}
-	db := p.(*knownHosts)
 	if db.revoked[string(key.Marshal())] {
 		return &hostKeyConflict{detail: "host key is revoked"}
 	}
@@ -239,10 +240,6 @@ func (k *KnownHosts) learn(hostport string, key ssh.PublicKey) error {
 		out = append(out, '\n')
 	}
 	out = append(out, line...)
-	target := k.path
-	if resolved, err := filepath.EvalSymlinks(k.path); err == nil {
-		target = resolved // replace the file a symlink points to, not the link
-	}
 	newInfo, err := writeFileAtomic(target, out, info)
 	if err != nil {
 		return fmt.Errorf("sshexec: known_hosts %s: %w", k.path, err)

@@ -216,6 +216,8 @@ func TestKnownHostsStoreSymlink(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, os.ModeSymlink, fi.Mode().Type(), "still a symlink")
 	require.Contains(t, readFile(t, target), "# shared\n[127.0.0.1]:")
+	_, err = os.Stat(target + ".lock")
+	require.NoError(t, err, "the lock is the target's, shared with stores opened through it")
 }
 
 func TestOpenKnownHostsErrors(t *testing.T) {

@@ -11,6 +11,11 @@
 // the identity is read from $NODECHECK_KEY_PASSPHRASE. -fake runs against
 // built-in fake nodes (package sshtest), so no server is needed.
 //
+// -known-hosts (default ~/.ssh/known_hosts) must exist unless -accept-new is
+// given; with it, a host the file has no key for is trusted on first use and
+// its key recorded in the file (sshexec.KnownHosts: under a lock, by atomic
+// rewrite, in OpenSSH's format), and a changed key is refused.
+//
 // Exit status: 0 ready, 1 not ready (or pending, or unknown), 2 usage or
 // configuration error.
 package main
@@ -78,7 +83,7 @@ func parseFlags(args []string, stderr io.Writer, getenv func(string) string) (op
 	fs.StringVar(&o.user, "user", "", "SSH user")
 	fs.StringVar(&o.identity, "identity", "", "private key file (default: the SSH agent)")
 	fs.StringVar(&o.knownHosts, "known-hosts", "", "known_hosts file (default ~/.ssh/known_hosts)")
-	fs.BoolVar(&o.acceptNew, "accept-new", false, "trust an unknown host key on first use and append it to -known-hosts")
+	fs.BoolVar(&o.acceptNew, "accept-new", false, "trust an unknown host key on first use and record it in -known-hosts")
 	fs.StringVar(&o.operation, "operation", string(readiness.OperationSiteCreate), "site_create or env_create")
 	fs.Var(&o.allowOS, "allow-os", "also accept this OS, as ID-VERSION (e.g. debian-12); repeatable")
 	fs.DurationVar(&o.timeout, "timeout", 10*time.Second, "bound on the whole run")
@@ -226,43 +231,24 @@ func checkNode(ctx context.Context, prober *probe.Prober, o options, getenv func
 		}
 		t.UseAgent = true
 	}
-	known, err := sshexec.KnownHostsFile(o.knownHosts)
-	switch {
-	case err != nil && o.acceptNew && errors.Is(err, os.ErrNotExist):
-		known = nil // first use: nothing known yet
-	case err != nil:
-		return readiness.Report{}, usagef("-known-hosts: %v", err)
-	}
-	t.HostKeys = known
 	if o.acceptNew {
-		t.HostKeys = sshexec.AcceptNew(known, func(hostport string, key ssh.PublicKey) error {
-			return appendKnownHost(o.knownHosts, o.host, o.port, key)
-		})
+		// A missing file is an empty store; a learned key is written to
+		// it (created 0600, its directory 0700) before authentication.
+		store, err := sshexec.OpenKnownHosts(o.knownHosts)
+		if err != nil {
+			return readiness.Report{}, usagef("-known-hosts: %v", err)
+		}
+		t.HostKeys = store.AcceptNew()
+	} else {
+		known, err := sshexec.KnownHostsFile(o.knownHosts)
+		if err != nil {
+			return readiness.Report{}, usagef("-known-hosts: %v", err)
+		}
+		t.HostKeys = known
 	}
 	obs := prober.Observe(ctx, o.host, t)
 	obs.User = o.user
 	return readiness.Evaluate(obs, policy, readiness.Operation(o.operation)), nil
-}
-
-// appendKnownHost records a key learned with -accept-new in OpenSSH's
-// known_hosts format, creating the file (0600) and its directory (0700).
-func appendKnownHost(path, host string, port int, key ssh.PublicKey) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return err
-	}
-	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
-	if err != nil {
-		return err
-	}
-	name := host
-	if port != 22 {
-		name = fmt.Sprintf("[%s]:%d", host, port)
-	}
-	_, werr := fmt.Fprintf(f, "%s %s", name, ssh.MarshalAuthorizedKey(key))
-	if cerr := f.Close(); werr == nil {
-		werr = cerr
-	}
-	return werr
 }
 
 func printHuman(w io.Writer, r readiness.Report, verbose bool) {

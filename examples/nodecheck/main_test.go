@@ -60,6 +60,7 @@ func TestUsageErrors(t *testing.T) {
 		{"no identity no agent", home, []string{"-host", "h", "-user", "u"}, "SSH agent"},
 		{"malformed known_hosts", map[string]string{"HOME": dir, "SSH_AUTH_SOCK": "/nonexistent"}, []string{"-host", "h", "-user", "u", "-known-hosts", badKnown}, "-known-hosts"},
 		{"missing known_hosts", map[string]string{"HOME": dir, "SSH_AUTH_SOCK": "/nonexistent"}, []string{"-host", "h", "-user", "u", "-known-hosts", filepath.Join(dir, "none")}, "-known-hosts"},
+		{"malformed known_hosts with accept-new", map[string]string{"HOME": dir, "SSH_AUTH_SOCK": "/nonexistent"}, []string{"-host", "h", "-user", "u", "-known-hosts", badKnown, "-accept-new"}, "-known-hosts: sshexec: known_hosts " + badKnown + ": line 1:"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -218,6 +219,26 @@ func TestRealNodeFlags(t *testing.T) {
 		require.Equal(t, knownHostsLine(node, node.HostKey()), string(b))
 		code, _, stderr = runCLI(t, nil, args...)
 		require.Equal(t, exitReady, code, "the learned key is pinned: %q", stderr)
+	})
+	t.Run("accept-new keeps the file's other lines", func(t *testing.T) {
+		shared := filepath.Join(t.TempDir(), "known_hosts")
+		other := sshtest.NewNodeT(t, sshtest.ReadyProfile())
+		existing := "# ops\n" + knownHostsLine(other, other.HostKey())
+		require.NoError(t, os.WriteFile(shared, []byte(existing), 0o644))
+		args := []string{"-host", "127.0.0.1", "-port", port, "-user", "pressluft", "-known-hosts", shared, "-identity", plain, "-timeout", "60s", "-accept-new"}
+		code, _, stderr := runCLI(t, nil, args...)
+		require.Equal(t, exitReady, code, "stderr %q", stderr)
+		b, err := os.ReadFile(shared)
+		require.NoError(t, err)
+		require.Equal(t, existing+knownHostsLine(node, node.HostKey()), string(b))
+		fi, err := os.Stat(shared)
+		require.NoError(t, err)
+		require.Equal(t, os.FileMode(0o644), fi.Mode().Perm(), "the file keeps its mode")
+		code, _, stderr = runCLI(t, nil, args...)
+		require.Equal(t, exitReady, code, "stderr %q", stderr)
+		b, err = os.ReadFile(shared)
+		require.NoError(t, err)
+		require.Equal(t, existing+knownHostsLine(node, node.HostKey()), string(b), "learned once")
 	})
 }
 
