@@ -109,7 +109,7 @@ func TestChangedHostKeyNeverAccepted(t *testing.T) {
 // TestAcceptNewPersistsAndPins: an accept-new key is persisted once, a
 // later run with the learned key pinned succeeds, and another machine on
 // the same address is then a mismatch: directly through sshexec, and
-// through the gate with AcceptNewHostKeys.
+// through the gate with MemoryCredentials.SetAcceptNew.
 func TestAcceptNewPersistsAndPins(t *testing.T) {
 	t.Parallel()
 	a := sshtest.NewNodeT(t, sshtest.ReadyProfile())
