@@ -128,7 +128,6 @@ func requireNothingDialed(t *testing.T, r readiness.Report) {
 	require.Equal(t, want, got, "checks of the SSH round trip")
 }
 
-
 func TestMemoryNodes(t *testing.T) {
 	t.Parallel()
 	var m MemoryNodes // zero value
