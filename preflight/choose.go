@@ -51,14 +51,16 @@ func (g *Gate) Choose(ctx context.Context, op readiness.Operation, candidates []
 	}
 
 	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	type result struct {
 		d   Decision
 		err error
 	}
 	results := make([]chan result, len(candidates))
 	var wg sync.WaitGroup
-	defer wg.Wait() // after cancel: abandoned checks return at once
+	defer func() {
+		cancel() // abandoned checks stop waiting at once
+		wg.Wait()
+	}()
 	start := func(i int) {
 		results[i] = make(chan result, 1)
 		wg.Add(1)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/stretchr/testify/require"
@@ -176,4 +177,29 @@ func TestChoosePrefersReadyToWarned(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "c", d.NodeID, "none ready: the first warn-mode admission")
 	require.True(t, d.Admit && d.WouldRefuse)
+}
+
+// TestChooseDoesNotWaitForAbandonedProbes: once a candidate is admitted,
+// Choose returns without waiting for the probes of later candidates it
+// had started; those finish under the gate.
+func TestChooseDoesNotWaitForAbandonedProbes(t *testing.T) {
+	t.Parallel()
+	f := chooseFixture(t, nil)
+	_, err := f.gate.Check(ctx, readiness.OperationSiteCreate, "b") // warm: b is ready
+	require.NoError(t, err)
+	f.prober.mu.Lock()
+	f.prober.tokens = make(chan struct{}) // every new probe now hangs until released
+	f.prober.mu.Unlock()
+	done := make(chan Decision, 1)
+	go func() {
+		d, _ := f.gate.Choose(ctx, readiness.OperationSiteCreate, []string{"b", "c", "d"})
+		done <- d
+	}()
+	select {
+	case d := <-done:
+		require.Equal(t, "b", d.NodeID)
+	case <-time.After(10 * time.Second):
+		t.Fatal("Choose waited for the probes of candidates it no longer needed")
+	}
+	close(f.prober.tokens) // let the abandoned probes finish before Close
 }
