@@ -22,13 +22,10 @@ func neverDialed(code readiness.Code) want {
 	return want{state: readiness.StateNotReady, reasons: []reason{r(code)}, undialed: true}
 }
 
-// storeDown is a Credentials whose secrets store does not answer for
-// client keys.
-type storeDown struct{ *preflight.MemoryCredentials }
-
-func (storeDown) Signers(context.Context, preflight.Node) ([]ssh.Signer, error) {
-	return nil, errors.New("secrets store down")
-}
+// storeDown is a Credentials whose secrets store does not answer.
+var storeDown = preflight.CredentialsFunc(func(context.Context, preflight.Node) (preflight.Auth, error) {
+	return preflight.Auth{}, errors.New("secrets store down")
+})
 
 // TestNeverDialed probes a healthy sshtest node (the ready profile, which
 // would answer) in ways where the probe is stopped on the control plane's
@@ -63,11 +60,7 @@ func TestNeverDialed(t *testing.T) {
 		},
 		{
 			name: "gate: client keys could not be loaded",
-			creds: func(n *sshtest.Node) preflight.Credentials {
-				c := preflight.NewMemoryCredentials(n.ClientSigner())
-				c.PinHostKeys("node", n.HostKey())
-				return storeDown{c}
-			},
+			creds: func(*sshtest.Node) preflight.Credentials { return storeDown },
 		},
 		{
 			name: "gate: a nil client key reaches sshexec",
