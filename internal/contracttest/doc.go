@@ -33,7 +33,7 @@
 // # Cost and concurrency
 //
 // The first call loads and validates contracts.Spec() and builds its
-// router, once per test binary (a few milliseconds); later calls share
+// router, once per test binary (about 12 ms here); later calls share
 // them, and a load that failed fails every call. Both functions return
 // an error rather than taking a testing.TB, so they are safe from any
 // goroutine and the caller decides whether a mismatch stops its test.
