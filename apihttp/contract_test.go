@@ -1,25 +1,18 @@
 package apihttp_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 
-	"github.com/getkin/kin-openapi/openapi3"
-	"github.com/getkin/kin-openapi/openapi3filter"
-	"github.com/getkin/kin-openapi/routers"
-	"github.com/getkin/kin-openapi/routers/legacy"
 	"github.com/stretchr/testify/require"
 
 	"github.com/pressluft/runtime-readiness/apihttp"
 	"github.com/pressluft/runtime-readiness/contracts"
+	"github.com/pressluft/runtime-readiness/internal/contracttest"
 	"github.com/pressluft/runtime-readiness/preflight"
 	"github.com/pressluft/runtime-readiness/readiness"
 )
@@ -33,61 +26,15 @@ import (
 // get; the tests below pin the refusal bodies and show the validator is
 // not vacuous.
 
-var (
-	specOnce   sync.Once
-	specDoc    *openapi3.T
-	specRouter routers.Router
-	specErr    error
-)
-
-func loadSpec(t testing.TB) (*openapi3.T, routers.Router) {
-	t.Helper()
-	specOnce.Do(func() {
-		loader := openapi3.NewLoader()
-		specDoc, specErr = loader.LoadFromData(contracts.Spec())
-		if specErr != nil {
-			return
-		}
-		if specErr = specDoc.Validate(context.Background()); specErr != nil {
-			return
-		}
-		// The contract's server URL is the relative "/api"; route
-		// against an absolute one with the same path.
-		specDoc.Servers = openapi3.Servers{{URL: "http://example.test/api"}}
-		specRouter, specErr = legacy.NewRouter(specDoc)
-	})
-	require.NoError(t, specErr)
-	return specDoc, specRouter
-}
-
 // validateResponse checks one response, status, headers and body, against
 // the operation in contracts/openapi.yaml that req (as the client sent
 // it, with its /api path) matches. A status the operation does not
-// declare fails.
+// declare fails; internal/contracttest says how HEAD and requests no
+// operation matches are checked.
 func validateResponse(t *testing.T, req *http.Request, status int, header http.Header, body []byte) {
 	t.Helper()
-	require.NoError(t, responseError(t, req, status, header, body),
+	require.NoError(t, contracttest.ValidateResponse(req, status, header, body),
 		"%s %s: %d %s does not match the contract", req.Method, req.URL.Path, status, body)
-}
-
-func responseError(t *testing.T, req *http.Request, status int, header http.Header, body []byte) error {
-	t.Helper()
-	_, router := loadSpec(t)
-	vreq := req.Clone(context.Background())
-	vreq.URL.Scheme, vreq.URL.Host = "http", "example.test"
-	vreq.Host = "example.test"
-	route, params, err := router.FindRoute(vreq)
-	if err != nil {
-		return fmt.Errorf("no operation in openapi.yaml for %s %s: %w", req.Method, req.URL.Path, err)
-	}
-	in := &openapi3filter.ResponseValidationInput{
-		RequestValidationInput: &openapi3filter.RequestValidationInput{Request: vreq, PathParams: params, Route: route},
-		Status:                 status,
-		Header:                 header,
-		Body:                   io.NopCloser(bytes.NewReader(body)),
-		Options:                &openapi3filter.Options{IncludeResponseStatus: true, MultiError: true},
-	}
-	return openapi3filter.ValidateResponse(context.Background(), in)
 }
 
 // validateSchema checks a body against a named schema, for responses to
@@ -95,10 +42,7 @@ func responseError(t *testing.T, req *http.Request, status int, header http.Head
 // declare).
 func validateSchema(t *testing.T, name string, body []byte) {
 	t.Helper()
-	doc, _ := loadSpec(t)
-	var v any
-	require.NoError(t, json.Unmarshal(body, &v))
-	require.NoError(t, doc.Components.Schemas[name].Value.VisitJSON(v), "%s: %s", name, body)
+	require.NoError(t, contracttest.ValidateBody(name, body), "%s: %s", name, body)
 }
 
 // TestRefusalBodiesMatchTheContract: WriteRefusal's 409 for one node, for
@@ -217,12 +161,13 @@ func TestContractValidatorRejectsDrift(t *testing.T) {
 			m["candidates"] = map[string]any{"node_id": nodeSudo}
 		}), false},
 		{"accepted without job_id", "POST", "/api/sites", 202, `{}`, false},
+		{"no operation, yet 200", "GET", "/api/readiness", 200, withoutKey(t, rep, "x"), false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			req := newRequest(tt.method, tt.path, "")
-			err := responseError(t, req, tt.status, jsonHeader, []byte(tt.body))
+			err := contracttest.ValidateResponse(req, tt.status, jsonHeader, []byte(tt.body))
 			if tt.ok {
 				require.NoError(t, err)
 			} else {
