@@ -59,7 +59,7 @@ func TestNeverDialed(t *testing.T) {
 			},
 		},
 		{
-			name: "gate: client keys could not be loaded",
+			name:  "gate: client keys could not be loaded",
 			creds: func(*sshtest.Node) preflight.Credentials { return storeDown },
 		},
 		{
