@@ -117,13 +117,17 @@ func (h *harness) node(name string, p sshtest.Profile) (*sshtest.Node, Node) {
 	return fake, rec
 }
 
-func jobID(t *testing.T, r response) string {
+// accepted asserts a 202 and returns the id named key from its body.
+func accepted(t *testing.T, r response, key string) string {
 	t.Helper()
 	require.Equal(t, http.StatusAccepted, r.StatusCode, "body %s", r.body)
 	var m map[string]string
 	require.NoError(t, json.Unmarshal(r.body, &m))
-	return m["job_id"]
+	require.NotEmpty(t, m[key], "body %s", r.body)
+	return m[key]
 }
+
+func jobID(t *testing.T, r response) string { t.Helper(); return accepted(t, r, "job_id") }
 
 func TestAnonymousRequestsCauseNoProbe(t *testing.T) {
 	t.Parallel()
@@ -236,19 +240,11 @@ func TestNoCandidateIsRefused(t *testing.T) {
 	require.Equal(t, map[string]string{"code": "node_not_ready", "message": "no provider node is registered"}, errorBody(t, r))
 
 	// A node still being acquired is a candidate that is not ready yet.
-	acq := jobID2(t, h.post("/api/nodes", `{"name":"web-9","provider_id":"hcloud-9"}`))
+	acq := accepted(t, h.post("/api/nodes", `{"name":"web-9","provider_id":"hcloud-9"}`), "node_id")
 	r = h.post("/api/sites", `{"name":"Blog","slug":"blog"}`)
 	require.Equal(t, http.StatusConflict, r.StatusCode)
 	require.Contains(t, errorBody(t, r)["message"], acq+" is not ready: node_acquiring")
 	require.Empty(t, h.store.Jobs())
-}
-
-func jobID2(t *testing.T, r response) string {
-	t.Helper()
-	require.Equal(t, http.StatusAccepted, r.StatusCode, "body %s", r.body)
-	var m map[string]string
-	require.NoError(t, json.Unmarshal(r.body, &m))
-	return m["node_id"]
 }
 
 func TestEnvironmentCreateAndWorkerRecheck(t *testing.T) {
