@@ -9,9 +9,11 @@ import (
 )
 
 // TestSDKImportGraph keeps what an importer of the SDK compiles free of
-// test-only, example-only and generator packages: kin-openapi (contract
-// tests), SQLite and chromedp (the example server), and oapi-codegen's
-// generator (scripts/generate.sh runs it with go run).
+// test-only, example-only, generator and adapter packages: kin-openapi
+// (contract tests), SQLite and chromedp (the example server),
+// oapi-codegen's generator (scripts/generate.sh runs it with go run), and
+// Prometheus's client_golang, which only the preflight/preflightprom
+// adapter imports.
 func TestSDKImportGraph(t *testing.T) {
 	t.Parallel()
 	if _, err := exec.LookPath("go"); err != nil {
@@ -23,7 +25,10 @@ func TestSDKImportGraph(t *testing.T) {
 	deps := strings.Fields(string(out))
 	require.Contains(t, deps, "github.com/pressluft/runtime-readiness/contracts")
 	for _, dep := range deps {
-		for _, banned := range []string{"getkin/kin-openapi", "sqlite", "chromedp", "oapi-codegen/oapi-codegen"} {
+		for _, banned := range []string{
+			"getkin/kin-openapi", "sqlite", "chromedp", "oapi-codegen/oapi-codegen",
+			"github.com/prometheus/", "github.com/pressluft/runtime-readiness/preflight/preflightprom",
+		} {
 			require.NotContains(t, dep, banned, "the SDK imports %s", dep)
 		}
 	}

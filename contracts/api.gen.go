@@ -13,16 +13,17 @@ import (
 
 // Defines values for ApiErrorCode.
 const (
-	ApiErrorCodeBadRequest       ApiErrorCode = "bad_request"
-	ApiErrorCodeConflict         ApiErrorCode = "conflict"
-	ApiErrorCodeForbidden        ApiErrorCode = "forbidden"
-	ApiErrorCodeInternalError    ApiErrorCode = "internal_error"
-	ApiErrorCodeMethodNotAllowed ApiErrorCode = "method_not_allowed"
-	ApiErrorCodeNodeNotReady     ApiErrorCode = "node_not_ready"
-	ApiErrorCodeNotFound         ApiErrorCode = "not_found"
-	ApiErrorCodeNotImplemented   ApiErrorCode = "not_implemented"
-	ApiErrorCodePayloadTooLarge  ApiErrorCode = "payload_too_large"
-	ApiErrorCodeUnauthorized     ApiErrorCode = "unauthorized"
+	ApiErrorCodeBadRequest           ApiErrorCode = "bad_request"
+	ApiErrorCodeConflict             ApiErrorCode = "conflict"
+	ApiErrorCodeForbidden            ApiErrorCode = "forbidden"
+	ApiErrorCodeInternalError        ApiErrorCode = "internal_error"
+	ApiErrorCodeMethodNotAllowed     ApiErrorCode = "method_not_allowed"
+	ApiErrorCodeNodeNotReady         ApiErrorCode = "node_not_ready"
+	ApiErrorCodeNotFound             ApiErrorCode = "not_found"
+	ApiErrorCodeNotImplemented       ApiErrorCode = "not_implemented"
+	ApiErrorCodePayloadTooLarge      ApiErrorCode = "payload_too_large"
+	ApiErrorCodeUnauthorized         ApiErrorCode = "unauthorized"
+	ApiErrorCodeUnsupportedMediaType ApiErrorCode = "unsupported_media_type"
 )
 
 // Valid indicates whether the value is a known member of the ApiErrorCode enum.
@@ -47,6 +48,8 @@ func (e ApiErrorCode) Valid() bool {
 	case ApiErrorCodePayloadTooLarge:
 		return true
 	case ApiErrorCodeUnauthorized:
+		return true
+	case ApiErrorCodeUnsupportedMediaType:
 		return true
 	default:
 		return false
@@ -659,6 +662,9 @@ type NotImplemented = Error
 
 // PayloadTooLarge defines model for PayloadTooLarge.
 type PayloadTooLarge = Error
+
+// UnsupportedMediaType defines model for UnsupportedMediaType.
+type UnsupportedMediaType = Error
 
 // CreateNodeJSONRequestBody defines body for CreateNode for application/json ContentType.
 type CreateNodeJSONRequestBody = CreateNodeRequest

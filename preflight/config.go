@@ -101,6 +101,14 @@ type Config struct {
 	// in it is recovered and logged. The Decision's Report is shared:
 	// treat it as read-only.
 	Observer func(Decision)
+	// ProbeObserver, if not nil, is called synchronously once per probe
+	// the gate runs (for Check, Choose, Refresh and the Monitor alike),
+	// when the probe has finished and before the callers waiting for it
+	// are woken: the place to time probes, since one probe can serve
+	// many Checks and a Check's Duration includes queueing. Keep it
+	// cheap; a panic in it is recovered and logged. A probe interrupted
+	// by Close is not reported.
+	ProbeObserver func(ProbeEvent)
 	// Logger receives probe panics and failed credential look-ups; nil
 	// means no logging. Nothing logged holds keys or remote output.
 	Logger *slog.Logger

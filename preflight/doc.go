@@ -93,6 +93,8 @@
 // Gate.Status returns a node's state under the DefaultOperation's policy,
 // the state before it, and when it last changed and was last checked,
 // updated whenever a probe finishes or a record-based report is made.
+// Gate.CountStates counts the listed nodes by state in one NodeSource
+// call, for a fleet gauge.
 //
 // # Monitor
 //
@@ -107,8 +109,12 @@
 // Config.Observer runs synchronously once per Check decision (not for
 // Refresh or Report; Choose reports each candidate it waited for, and a
 // no_candidate_node refusal) and delays Check by whatever it costs: keep
-// it cheap.
-// A panic in the Observer is recovered and logged. A panic in the Prober
+// it cheap. Config.ProbeObserver runs once per probe, whoever started it,
+// with the probe's duration and failure code: time probes there, not from
+// Decision.Duration, which includes queueing and counts a shared probe
+// once per waiter. preflight/preflightprom turns both into Prometheus
+// metrics.
+// A panic in either observer is recovered and logged. A panic in the Prober
 // is recovered too and becomes a probe_output_invalid observation of that
 // node ("the prober failed internally"); the server keeps running.
 //

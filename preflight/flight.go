@@ -206,6 +206,9 @@ func (g *Gate) run(e *entry, n Node, f *flight) {
 	f.obs, f.gen, f.err = obs, e.gen, err
 	e.flight, e.last = nil, f
 	e.mu.Unlock()
+	if err == nil {
+		g.notifyProbe(probeEvent(obs))
+	}
 	close(f.done)
 }
 

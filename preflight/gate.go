@@ -207,10 +207,14 @@ func (g *Gate) Report(ctx context.Context, nodeID string) (readiness.Report, err
 	if err != nil {
 		return readiness.Report{}, err
 	}
+	return g.lastReport(n, g.cfg.Now()), nil
+}
+
+// lastReport is Report for a node record already looked up.
+func (g *Gate) lastReport(n Node, now time.Time) readiness.Report {
 	op := g.cfg.DefaultOperation
-	now := g.cfg.Now()
 	if !n.probed() {
-		return g.unprobed(n, op, now, false), nil
+		return g.unprobed(n, op, now, false)
 	}
 	if e := g.lookup(n.ID); e != nil {
 		e.mu.Lock()
@@ -221,12 +225,12 @@ func (g *Gate) Report(ctx context.Context, nodeID string) (readiness.Report, err
 			if now.Sub(at) > g.cfg.StaleAfter {
 				r = r.Stale()
 			}
-			return r, nil
+			return r
 		}
 		e.mu.Unlock()
 	}
 	obs := readiness.Observation{NodeID: n.ID, Lifecycle: n.Lifecycle, User: n.User, HasAddress: true}
-	return readiness.Evaluate(obs, g.cfg.Policy(op), op), nil
+	return readiness.Evaluate(obs, g.cfg.Policy(op), op)
 }
 
 func (g *Gate) node(ctx context.Context, id string) (Node, error) {

@@ -9,8 +9,13 @@
 // readiness right before running each job over SSH; and, by default, an
 // in-process fleet of fake SSH nodes.
 //
-//	devserver [-addr 127.0.0.1:8080] [-db PATH] [-nodes FILE] [-mode enforce|warn]
+//	devserver [-addr 127.0.0.1:8080] [-allow-remote] [-db PATH] [-nodes FILE] [-mode enforce|warn]
 //	          [-monitor-interval 30s] [-acquire-step 5s] [-workers 2]
+//
+// The server has no authentication: anyone who reaches it can create
+// sites and nodes and read /metrics. It refuses an -addr that is not a
+// loopback address (an empty host, 0.0.0.0 or a LAN address) unless
+// -allow-remote is given, and then warns on stderr.
 //
 // -nodes FILE uses real SSH nodes instead of the fake fleet (see NodeSpec
 // for the format); an encrypted identity's passphrase comes from
@@ -28,8 +33,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -46,6 +53,7 @@ func main() {
 
 type options struct {
 	addr, db, nodes, mode string
+	allowRemote           bool
 	cfg                   Config
 }
 
@@ -57,6 +65,7 @@ func parseFlags(args []string, stderr io.Writer, getenv func(string) string) (op
 	fs := flag.NewFlagSet("devserver", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "listen address")
+	fs.BoolVar(&o.allowRemote, "allow-remote", false, "allow an -addr that is not a loopback address (the server has no authentication)")
 	fs.StringVar(&o.db, "db", "", "SQLite database file (default: a temporary file removed on exit)")
 	fs.StringVar(&o.nodes, "nodes", "", "JSON file of real SSH nodes (default: an in-process fake fleet)")
 	fs.StringVar(&o.mode, "mode", "enforce", "gate mode: enforce or warn")
@@ -68,6 +77,9 @@ func parseFlags(args []string, stderr io.Writer, getenv func(string) string) (op
 	}
 	if fs.NArg() > 0 {
 		return o, usageError{fmt.Errorf("devserver: unexpected arguments: %q", fs.Args())}
+	}
+	if !loopback(o.addr) && !o.allowRemote {
+		return o, usageError{fmt.Errorf("devserver: refusing to listen on %q, which is not a loopback address: the server has no authentication; pass -allow-remote to do it anyway", o.addr)}
 	}
 	switch preflight.Mode(o.mode) {
 	case preflight.ModeEnforce, preflight.ModeWarn:
@@ -99,6 +111,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 			fmt.Fprintln(stderr, err)
 		}
 		return 2
+	}
+	if !loopback(o.addr) {
+		fmt.Fprintf(stderr, "devserver: WARNING: listening on %s, beyond this machine, with NO AUTHENTICATION:\n"+
+			"devserver: WARNING: anyone who can reach it can create sites, environments and nodes and read /metrics\n", o.addr)
 	}
 	o.cfg.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	ln, err := net.Listen("tcp", o.addr)
@@ -140,6 +156,21 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	return code
 }
 
+// loopback reports whether a listen address only accepts connections
+// from this machine: its host is localhost or a loopback IP. An empty
+// host (":8080") listens on every interface.
+func loopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback()
+}
+
 func banner(w io.Writer, url string, mode preflight.Mode, nodes []FleetEntry) {
 	fmt.Fprintf(w, "devserver listening on %s (mode %s)\ndashboard: %s/nodes\n\nnodes:\n", url, mode, url)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
@@ -159,8 +190,9 @@ func banner(w io.Writer, url string, mode preflight.Mode, nodes []FleetEntry) {
 try:
   curl -s %[1]s/api/nodes
   curl -s %[1]s/api/nodes/%[2]s/readiness
-  curl -s -XPOST %[1]s/api/sites -d '{"name":"Blog","slug":"blog"}'
-  curl -s -XPOST %[1]s/api/sites -d '{"name":"Shop","slug":"shop","node_id":"<a not-ready node id>"}'
+  curl -s -XPOST %[1]s/api/sites -H 'Content-Type: application/json' -d '{"name":"Blog","slug":"blog"}'
+  curl -s -XPOST %[1]s/api/sites -H 'Content-Type: application/json' -d '{"name":"Shop","slug":"shop","node_id":"<a not-ready node id>"}'
+  curl -s %[1]s/metrics
   curl -s %[1]s/api/jobs
 `, url, id)
 }

@@ -149,6 +149,9 @@ func (h *nodesAPI) create(w http.ResponseWriter, r *http.Request) {
 	case name == "":
 		badRequest(w, "name is required")
 		return
+	case !displayable(name):
+		badRequest(w, "name must be visible, without control or bidi override characters")
+		return
 	case utf8.RuneCountInString(name) > maxNodeNameLen:
 		badRequest(w, "name must be at most 100 characters")
 		return

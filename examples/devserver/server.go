@@ -11,8 +11,12 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
 	"github.com/pressluft/runtime-readiness/examples/devserver/dashboard"
 	"github.com/pressluft/runtime-readiness/preflight"
+	"github.com/pressluft/runtime-readiness/preflight/preflightprom"
 	"github.com/pressluft/runtime-readiness/probe"
 	"github.com/pressluft/runtime-readiness/sshexec"
 )
@@ -94,6 +98,7 @@ type Server struct {
 	gate    *preflight.Gate
 	worker  *worker
 	handler http.Handler
+	metrics *prometheus.Registry // the gate's metrics, served at /metrics
 
 	monCancel context.CancelFunc
 	monDone   chan struct{}
@@ -128,13 +133,17 @@ func New(cfg Config) (s *Server, err error) {
 	}
 	nodes := storeNodes{s.store}
 	s.fleet = newFleet(cfg.KeyPassphrase)
+	m := preflightprom.NewMetrics()
 	s.gate, err = preflight.New(preflight.Config{
 		Nodes: nodes, Credentials: s.fleet.credentials(), Prober: &probe.Prober{},
 		Mode: cfg.Mode, Logger: cfg.Logger,
+		Observer: m.Observer(nil), ProbeObserver: m.ProbeObserver(nil),
 	})
 	if err != nil {
 		return s, err
 	}
+	s.metrics = prometheus.NewRegistry()
+	s.metrics.MustRegister(m, preflightprom.NewNodesCollector(s.gate, 0))
 	s.prov = newProvider(s.store, s.fleet, cfg.AcquireStep, cfg.Logger)
 	s.prov.wait = cfg.acquireWait
 	s.prov.activated = func(ctx context.Context, nodeID string) {
@@ -186,6 +195,7 @@ func (s *Server) routes() (http.Handler, error) {
 	}
 	root := http.NewServeMux()
 	root.Handle("/api/", mounted)
+	root.Handle("GET /metrics", promhttp.HandlerFor(s.metrics, promhttp.HandlerOpts{}))
 	root.Handle("/", dash)
 	return root, nil
 }
@@ -193,8 +203,9 @@ func (s *Server) routes() (http.Handler, error) {
 // Handler returns the server's HTTP handler: under /api/ the API (the
 // node routes, with the SDK's readiness report and refresh handlers, and
 // the site, environment and job routes, whose creates check readiness in
-// the create service); every other path is the operator dashboard
-// (package dashboard).
+// the create service); GET /metrics the gate's Prometheus metrics
+// (package preflightprom, on the server's own registry); every other path
+// is the operator dashboard (package dashboard).
 func (s *Server) Handler() http.Handler { return s.handler }
 
 // Fleet returns the nodes registered at start-up, in order.

@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/pressluft/runtime-readiness/apihttp"
@@ -109,7 +110,32 @@ func internalError(log *slog.Logger, w http.ResponseWriter, r *http.Request, err
 
 func validName(s string) bool {
 	n := utf8.RuneCountInString(s)
-	return n >= 1 && n <= 100 && strings.TrimSpace(s) != ""
+	return n >= 1 && n <= 100 && displayable(s)
+}
+
+// displayable reports whether a name can be shown to an operator as what
+// it is: valid UTF-8 without control characters (NUL, newlines, ...) or
+// bidirectional overrides and isolates (U+202A-202E, U+2066-2069), which
+// reorder the text around them, and with at least one visible character,
+// not only spaces and zero-width ones (U+200B-200D, U+2060, U+FEFF, soft
+// hyphen, ...). Slugs need no such check: slugRE admits only [a-z0-9-].
+func displayable(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	visible := false
+	for _, r := range s {
+		switch {
+		case unicode.IsControl(r), r >= 0x202A && r <= 0x202E, r >= 0x2066 && r <= 0x2069:
+			return false
+		case unicode.IsSpace(r), unicode.Is(unicode.Cf, r), unicode.Is(unicode.Mn, r) && !visible:
+			// spaces, format characters (zero-width, bidi marks, BOM,
+			// soft hyphen) and a leading combining mark show nothing
+		default:
+			visible = true
+		}
+	}
+	return visible
 }
 
 // validNodeID checks an optional node_id: absent or null is nil, a
@@ -140,7 +166,7 @@ func (h *hostAPI) createSite(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !validName(in.Name) {
-		badRequest(w, "name must be 1-100 characters")
+		badRequest(w, "name must be 1-100 characters, visible, without control or bidi override characters")
 		return
 	}
 	if !slugRE.MatchString(in.Slug) {
@@ -177,7 +203,7 @@ func (h *hostAPI) createEnvironment(w http.ResponseWriter, r *http.Request) {
 	}
 	switch {
 	case !validName(in.Name):
-		badRequest(w, "name must be 1-100 characters")
+		badRequest(w, "name must be 1-100 characters, visible, without control or bidi override characters")
 		return
 	case !slugRE.MatchString(in.Slug):
 		badRequest(w, "slug must match ^[a-z0-9][a-z0-9-]{0,62}$")
