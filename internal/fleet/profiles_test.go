@@ -1,0 +1,81 @@
+package fleet_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/pressluft/runtime-readiness/internal/fleet"
+	"github.com/pressluft/runtime-readiness/readiness"
+)
+
+// asUser runs a command as the fleet's user inside the node, stderr
+// included: how the node itself answers, not how the probe reads it.
+func asUser(cmd string) string {
+	return "su -s /bin/sh " + fleet.User + " -c '" + cmd + "' </dev/null 2>&1"
+}
+
+// profileCases say, per profile, how to read the node's real state (fact,
+// run inside the node as root) and the primary reason that state must
+// give. The fact's output must contain state before the probe's report is
+// compared: the expectation rests on what the node is, not on a table.
+var profileCases = []struct {
+	profile   string
+	fact      string
+	state     string
+	want      readiness.Code
+	component string
+}{
+	{"ready", "systemctl is-active nginx php8.2-fpm mariadb redis-server fail2ban ssh | sort -u | tr '\\n' ' '", "active ", "", ""},
+	{"sudo-password", asUser("sudo -n -v"), "a password is required", readiness.CodeSudoPasswordRequired, ""},
+	{"not-in-sudoers", asUser("sudo -n -v"), "may not run sudo on", readiness.CodeSudoNotPermitted, ""},
+	{"sudo-requiretty", asUser("sudo -n true"), "must have a tty", readiness.CodeSudoTTYRequired, ""},
+	{"nginx-stopped", "systemctl is-active nginx", "inactive", readiness.CodeRuntimeServiceInactive, readiness.ComponentNginx},
+	{"nginx-failed", "systemctl is-active nginx", "failed", readiness.CodeRuntimeServiceInactive, readiness.ComponentNginx},
+	{"redis-masked", "systemctl is-enabled redis-server", "masked", readiness.CodeRuntimeServiceInactive, readiness.ComponentRedis},
+	{"php-redis-missing", "php-fpm8.2 -m | grep -cx redis", "0", readiness.CodeRuntimeExtensionMissing, readiness.ComponentPHPFPM},
+	{"unzip-missing", "command -v unzip || echo absent", "absent", readiness.CodeRuntimeComponentMissing, readiness.ComponentUnzip},
+	{"nologin", "getent passwd " + fleet.User, ":/usr/sbin/nologin", readiness.CodeSSHExecRejected, ""},
+	{"noisy-bashrc", asUser("bash -c true"), "Welcome to", readiness.CodeProbeOutputInvalid, ""},
+	{"port-2222", "cat /etc/ssh/sshd_config.d/port.conf", "Port 2222", "", ""},
+}
+
+// TestProfiles boots one node per profile and probes each with the real
+// prober over sshexec with its pinned host key: the primary reason must be
+// what the node's state gives.
+func TestProfiles(t *testing.T) {
+	requireFleet(t)
+	f := upFleet(t, fleet.Config{})
+	for _, c := range profileCases {
+		t.Run(c.profile, func(t *testing.T) {
+			n, ok := f.Node(c.profile)
+			if !ok {
+				t.Fatalf("no node for profile %s", c.profile)
+			}
+			fact := inNode(t, n, c.fact)
+			if !strings.Contains(fact, c.state) {
+				t.Fatalf("node state: %q gave %q, want it to contain %q", c.fact, fact, c.state)
+			}
+			obs, rep := evaluate(t, n)
+			t.Logf("%s: %s", c.profile, rep.Summary())
+			if obs.Transport != nil {
+				t.Logf("transport: %s: %s", obs.Transport.Code, obs.Transport.Detail)
+			}
+			if rep.PrimaryReason != c.want {
+				t.Errorf("got primary reason %q, want %q (node: %q)", rep.PrimaryReason, c.want, fact)
+			}
+			if c.component != "" && (len(rep.Reasons) == 0 || rep.Reasons[0].Component != c.component) {
+				t.Errorf("got reasons %+v, want the first for component %s", rep.Reasons, c.component)
+			}
+			if c.want == "" && rep.State != readiness.StateReady {
+				t.Errorf("got state %s, want %s", rep.State, readiness.StateReady)
+			}
+		})
+	}
+	t.Run("one-connection-one-exec", func(t *testing.T) {
+		n, ok := f.Node("ready")
+		if !ok {
+			t.Fatal("no ready node")
+		}
+		testOneConnection(t, n)
+	})
+}
