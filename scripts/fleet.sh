@@ -4,6 +4,7 @@
 #
 #   sudo scripts/fleet.sh up [-profiles ready,nginx-stopped]   # prints one JSON line per node
 #   sudo scripts/fleet.sh status
+#   sudo scripts/fleet.sh probe [NODE...]                       # the real probe, one report per node
 #   sudo scripts/fleet.sh down
 #
 # Needs debootstrap, systemd-container and iproute2 from Debian's packages

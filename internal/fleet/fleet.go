@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -304,23 +303,6 @@ func publicKeyOf(path string) (ssh.PublicKey, error) {
 		return nil, fmt.Errorf("fleet: client key: %w", err)
 	}
 	return s.PublicKey(), nil
-}
-
-// waitTCP waits until addr accepts a TCP connection.
-func waitTCP(ctx context.Context, addr string) error {
-	var d net.Dialer
-	for {
-		c, err := d.DialContext(ctx, "tcp", addr)
-		if err == nil {
-			c.Close()
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("wait for %s: %w (last: %v)", addr, ctx.Err(), err)
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }

@@ -45,12 +45,12 @@ func testOneConnection(t *testing.T, n fleet.Node) {
 		{"exec sessions", []string{"Starting session: command for " + fleet.User + " "}},
 	}
 	before := sshdJournal(t, n)
-	closed := countLines(before, "Disconnected from user "+fleet.User)
+	closed := countLines(before, "Closing connection to "+n.HostAddr+" port")
 	for i := range evals {
 		obs, _ := evaluate(t, n)
 		require.Nil(t, obs.Transport, "transport failure")
 		deadline := time.Now().Add(15 * time.Second)
-		for countLines(sshdJournal(t, n), "Disconnected from user "+fleet.User) < closed+i+1 {
+		for countLines(sshdJournal(t, n), "Closing connection to "+n.HostAddr+" port") < closed+i+1 {
 			if time.Now().After(deadline) {
 				t.Fatalf("sshd never logged the end of evaluation %d; journal:\n%s", i+1, sshdJournal(t, n))
 			}
@@ -63,4 +63,13 @@ func testOneConnection(t *testing.T, n fleet.Node) {
 			t.Errorf("%s: got %d in %d evaluations, want %d; journal:\n%s", k.what, got, evals, evals, after)
 		}
 	}
+}
+
+// tail is the last n lines of s.
+func tail(s string, n int) string {
+	lines := strings.Split(s, "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
 }

@@ -7,7 +7,6 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -132,8 +131,12 @@ func (f *Fleet) boot(ctx context.Context, base string, i int, n *Node, clientPub
 	if err != nil {
 		return wrap("boot", fmt.Errorf("%w; console:\n%s", err, consoleTail(dir)))
 	}
-	if err := waitTCP(bctx, net.JoinHostPort(n.Addr, itoa(n.Port))); err != nil {
-		return wrap("sshd", err)
+	// sshd is Type=notify on Debian 12: active means listening. Asking
+	// systemd, not dialing, keeps boot out of sshd's journal and away from
+	// fail2ban, which counts a connection closed before the banner as a
+	// failure in its aggressive mode.
+	if out, err := Exec(bctx, leader, "systemctl", "is-active", "ssh.service"); err != nil {
+		return wrap("sshd", fmt.Errorf("ssh.service %s: %w; console:\n%s", strings.TrimSpace(out), err, consoleTail(dir)))
 	}
 	n.Boot = time.Since(start)
 	logf("fleet: node %s up at %s:%d in %s (system %s)", n.Name, n.Addr, n.Port, n.Boot.Round(time.Millisecond), state)

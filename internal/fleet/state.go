@@ -152,6 +152,7 @@ func cleanup(cfg Config) error {
 		}
 		for _, p := range []proc{n.Leader, n.Nspawn} {
 			if p.alive() {
+				cfg.Logger.Warn("fleet: node did not power off in time: SIGKILL", "node", n.Name, "pid", p.PID)
 				_ = syscall.Kill(p.PID, syscall.SIGKILL) // PID 1 of its namespace: takes the node with it
 			}
 		}

@@ -3,6 +3,7 @@
 //
 //	fleet up [-profiles ready,nginx-stopped,...]   # boot, print the nodes, exit (the nodes keep running)
 //	fleet status                                   # the running fleet's nodes
+//	fleet probe [NODE...]                          # evaluate nodes for site_create (Debian 12 allowed)
 //	fleet down                                     # stop everything up started
 package main
 
@@ -14,12 +15,16 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"time"
 
 	"golang.org/x/crypto/ssh"
 
 	"github.com/pressluft/runtime-readiness/internal/fleet"
+	"github.com/pressluft/runtime-readiness/probe"
+	"github.com/pressluft/runtime-readiness/readiness"
+	"github.com/pressluft/runtime-readiness/sshexec"
 )
 
 func main() {
@@ -31,7 +36,7 @@ func main() {
 
 func run(args []string) error {
 	if len(args) == 0 {
-		return fmt.Errorf("usage: fleet up|down|status [flags]")
+		return fmt.Errorf("usage: fleet up|status|probe|down [flags]")
 	}
 	fs := flag.NewFlagSet("fleet "+args[0], flag.ContinueOnError)
 	profiles := fs.String("profiles", "", "comma-separated profiles to boot (default: all)")
@@ -68,8 +73,10 @@ func run(args []string) error {
 		return printNodes(nodes)
 	case "down":
 		return fleet.Down(cfg)
+	case "probe":
+		return probeNodes(fs.Args(), cfg)
 	}
-	return fmt.Errorf("fleet: unknown command %q (want up, down or status)", args[0])
+	return fmt.Errorf("fleet: unknown command %q (want up, status, probe or down)", args[0])
 }
 
 // printNodes writes one JSON object per node: name, profile, address,
@@ -87,6 +94,36 @@ func printNodes(nodes []fleet.Node) error {
 		if err := enc.Encode(rec); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// probeNodes evaluates the named nodes (all when none are named) once each
+// with the real prober and prints each report's summary.
+func probeNodes(names []string, cfg fleet.Config) error {
+	nodes, err := fleet.Status(cfg)
+	if err != nil {
+		return err
+	}
+	policy := readiness.Baseline().WithAllowedOS(readiness.OSRelease{ID: "debian", VersionID: "12"})
+	p := &probe.Prober{Client: &sshexec.Client{Timeout: 60 * time.Second}}
+	for _, n := range nodes {
+		if len(names) > 0 && !slices.Contains(names, n.Name) {
+			continue
+		}
+		tg, err := n.Target()
+		if err != nil {
+			return err
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 65*time.Second)
+		obs := p.Observe(ctx, n.Name, tg)
+		cancel()
+		rep := readiness.Evaluate(obs, policy, readiness.OperationSiteCreate)
+		line := fmt.Sprintf("%s: %s", n.Name, rep.Summary())
+		if obs.Transport != nil {
+			line += fmt.Sprintf(" (%s: %s)", obs.Transport.Code, obs.Transport.Detail)
+		}
+		fmt.Println(line)
 	}
 	return nil
 }
