@@ -12,8 +12,9 @@
 //
 // Up builds or reuses the base root, boots one node per Profile and
 // returns a running Fleet; the caller must call Down, which stops every
-// node it started (systemd's orderly power-off, SIGKILL after 30s, both
-// by recorded PID and start time, never by name), unmounts the overlays
+// node it started (systemd's orderly halt; after 15s its immediate halt,
+// SIGRTMIN+15; after 5s more SIGKILL; all by recorded PID and start time,
+// never by name), unmounts the overlays
 // and deletes the veths and namespaces. Down leaves nothing behind; a run
 // that crashed before Down is cleaned up by the next Up, from the state
 // file (DefaultStateDir, on /run). One fleet runs on a machine at a time:

@@ -127,8 +127,32 @@ func lock(dir string) (func(), error) {
 	return func() { _ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN); f.Close() }, nil
 }
 
-// stopGrace is how long a node gets to power off before it is killed.
-const stopGrace = 30 * time.Second
+// stopGrace is how long a node gets to power off before it is halted at
+// once; killGrace how long that gets before SIGKILL.
+const (
+	stopGrace = 15 * time.Second
+	killGrace = 5 * time.Second
+)
+
+// sigRTMin is SIGRTMIN as glibc defines it (34: glibc keeps the kernel's
+// 32 and 33 for itself), which systemd's SIGRTMIN+N signals count from.
+const sigRTMin = syscall.Signal(34)
+
+// escalate waits up to grace for every node to stop, then calls next for
+// each node that has not.
+func escalate(nodes []nodeState, grace time.Duration, next func(nodeState)) {
+	deadline := time.Now().Add(grace)
+	for _, n := range nodes {
+		for (n.Nspawn.alive() || n.Leader.alive()) && time.Now().Before(deadline) {
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	for _, n := range nodes {
+		if n.Nspawn.alive() || n.Leader.alive() {
+			next(n)
+		}
+	}
+}
 
 // cleanup undoes every node the state file lists: processes (by recorded
 // PID and start time only), mounts, veths, namespaces, node directories,
@@ -145,18 +169,24 @@ func cleanup(cfg Config) error {
 			_ = syscall.Kill(n.Nspawn.PID, syscall.SIGTERM)
 		}
 	}
-	deadline := time.Now().Add(stopGrace)
-	for _, n := range s.Nodes {
-		for (n.Nspawn.alive() || n.Leader.alive()) && time.Now().Before(deadline) {
-			time.Sleep(100 * time.Millisecond)
+	// A node whose halt stalls (seen under load: systemd-halt.service's
+	// `systemctl --force halt` failed, leaving PID 1 waiting) gets
+	// SIGRTMIN+15, systemd's immediate halt, then SIGKILL.
+	escalate(s.Nodes, stopGrace, func(n nodeState) {
+		if n.Leader.alive() {
+			cfg.Logger.Warn("fleet: node did not power off in time: immediate halt", "node", n.Name, "pid", n.Leader.PID,
+				"console", tail([]byte(consoleTail(n.Dir)), 4))
+			_ = syscall.Kill(n.Leader.PID, sigRTMin+15)
 		}
+	})
+	escalate(s.Nodes, killGrace, func(n nodeState) {
 		for _, p := range []proc{n.Leader, n.Nspawn} {
 			if p.alive() {
-				cfg.Logger.Warn("fleet: node did not power off in time: SIGKILL", "node", n.Name, "pid", p.PID)
+				cfg.Logger.Warn("fleet: node did not halt: SIGKILL", "node", n.Name, "pid", p.PID)
 				_ = syscall.Kill(p.PID, syscall.SIGKILL) // PID 1 of its namespace: takes the node with it
 			}
 		}
-	}
+	})
 	var errs []error
 	for _, n := range s.Nodes {
 		for t := 0; (n.Nspawn.alive() || n.Leader.alive()) && t < 100; t++ {
