@@ -95,4 +95,5 @@ func TestProfiles(t *testing.T) {
 		}
 		testOneConnection(t, n)
 	})
+	t.Run("fake-parity", func(t *testing.T) { testFakeParity(t, f) })
 }
