@@ -57,10 +57,22 @@
 //
 // # Cost
 //
-// See the package's tests for timings: a cold base build takes minutes
-// (network-bound), a cached one nothing; a node boots in seconds and
-// holds on the order of 100 MiB (mariadb, php-fpm, fail2ban and systemd's
-// own services).
+// Measured on a 2-core, 24 GiB Debian 12 machine: a cold base build
+// (debootstrap with downloads) took about 4 minutes and leaves a 656 MiB
+// root; a cached one costs nothing. One node alone boots (nspawn start to
+// systemd running and ssh.service active) in about 1.5 s; twelve booted
+// at once took 7-15 s each, about 13-16 s for the whole Up, and added
+// about 1.2-1.3 GiB to the machine's memory in use (100-110 MiB a node).
+// Down takes a few seconds, up to about 20 s when a node's halt stalls.
+//
+// # Tests
+//
+// The package's tests boot the fleet and probe every node with the real
+// prober. They are opt-in: they skip unless PRESSLUFT_FLEET=1 is set and
+// they run as root with debootstrap, systemd-nspawn, ip and nsenter:
+//
+//	sudo apt-get install debootstrap systemd-container iproute2
+//	sudo env PRESSLUFT_FLEET=1 "PATH=$PATH" go test ./internal/fleet/ -v
 package fleet
 
 // User is the account the control plane logs in as on every node.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -45,12 +46,7 @@ func requireFleet(t *testing.T) {
 // fails.
 func upFleet(t *testing.T, cfg fleet.Config) *fleet.Fleet {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
-	defer cancel()
-	before := memUsed(t)
-	start := time.Now()
-	f, err := fleet.Up(ctx, cfg)
-	require.NoError(t, err)
+	f := upFleetNoCleanup(t, cfg)
 	t.Cleanup(func() {
 		start := time.Now()
 		if err := f.Down(); err != nil {
@@ -58,6 +54,19 @@ func upFleet(t *testing.T, cfg fleet.Config) *fleet.Fleet {
 		}
 		t.Logf("fleet down in %s", time.Since(start).Round(time.Millisecond))
 	})
+	return f
+}
+
+// upFleetNoCleanup boots cfg's nodes and leaves them running: a crashed
+// run, for the next Up to clean.
+func upFleetNoCleanup(t *testing.T, cfg fleet.Config) *fleet.Fleet {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
+	defer cancel()
+	before := memUsed(t)
+	start := time.Now()
+	f, err := fleet.Up(ctx, cfg)
+	require.NoError(t, err)
 	after := memUsed(t)
 	t.Logf("fleet up in %s (base built: %v, base %s); %d nodes; machine memory in use %d MiB -> %d MiB (+%d MiB)",
 		time.Since(start).Round(time.Millisecond), f.BaseBuilt, f.BaseTime.Round(time.Millisecond),
@@ -67,6 +76,8 @@ func upFleet(t *testing.T, cfg fleet.Config) *fleet.Fleet {
 	}
 	return f
 }
+
+func itoa(i int) string { return strconv.Itoa(i) }
 
 // memUsed is MemTotal - MemAvailable of the machine.
 func memUsed(t *testing.T) int64 {

@@ -96,4 +96,5 @@ func TestProfiles(t *testing.T) {
 		testOneConnection(t, n)
 	})
 	t.Run("fake-parity", func(t *testing.T) { testFakeParity(t, f) })
+	t.Run("client-side", func(t *testing.T) { testClientSide(t, f) })
 }
