@@ -21,6 +21,12 @@
 // Up replaces any fleet the state file lists. The package-level Down and
 // Status work from another process (scripts/fleet.sh down and status).
 //
+// Every node's systemd, journald, dbus and fail2ban take inotify
+// instances as root, the same user on the host; past about fifteen nodes
+// the kernel's default limit of 128 runs out (units fail with result
+// 'resources' and boots hang). Up raises fs.inotify.max_user_instances to
+// 128 + 24 per node when it is lower, and Down restores it.
+//
 // # The base root
 //
 // The base root is made by `debootstrap --variant=minbase` from Debian's
@@ -60,9 +66,10 @@
 // Measured on a 2-core, 24 GiB Debian 12 machine: a cold base build
 // (debootstrap with downloads) took about 4 minutes and leaves a 656 MiB
 // root; a cached one costs nothing. One node alone boots (nspawn start to
-// systemd running and ssh.service active) in about 1.5 s; twelve booted
-// at once took 7-15 s each, about 13-16 s for the whole Up, and added
-// about 1.2-1.3 GiB to the machine's memory in use (100-110 MiB a node).
+// systemd running and ssh.service active) in about 1.5-3 s; twelve booted
+// at once took 7-15 s each (13-16 s for the whole Up) and added about
+// 1.2-1.3 GiB to the machine's memory in use; eighteen took about 21 s
+// and added about 1.7 GiB (roughly 100 MiB a node).
 // Down takes a few seconds, up to about 20 s when a node's halt stalls.
 //
 // # Tests

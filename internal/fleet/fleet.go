@@ -174,6 +174,18 @@ func Up(ctx context.Context, cfg Config) (*Fleet, error) {
 		return nil, err
 	}
 	f := &Fleet{cfg: cfg, st: &state{path: filepath.Join(cfg.StateDir, "state.json")}, BaseBuilt: built, BaseTime: time.Since(start)}
+	restore, err := raiseInotify(len(cfg.Profiles))
+	if err != nil {
+		return nil, err
+	}
+	if restore > 0 {
+		logf("fleet: raised %s from %d for %d nodes (restored by Down)", inotifyInstances, restore, len(cfg.Profiles))
+		f.st.InotifyRestore = restore
+		if err := f.st.save(); err != nil {
+			_ = f.down()
+			return nil, err
+		}
+	}
 	keyFile, err := clientKey(cfg.StateDir)
 	if err != nil {
 		return nil, err

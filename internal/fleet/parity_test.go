@@ -33,6 +33,18 @@ func fakeFor(profile string) (p sshtest.Profile, ok bool) {
 		p.Sudo = sshtest.SudoRequireTTY
 	case "nginx-stopped":
 		service(readiness.ComponentNginx, "inactive")
+	case "php-fpm-stopped":
+		service(readiness.ComponentPHPFPM, "inactive")
+	case "mariadb-stopped":
+		service(readiness.ComponentMariaDB, "inactive")
+	case "redis-stopped":
+		service(readiness.ComponentRedis, "inactive")
+	case "fail2ban-stopped":
+		service(readiness.ComponentFail2ban, "inactive")
+	case "wp-cli-missing":
+		delete(p.Components, readiness.ComponentWPCLI)
+	case "sudo-missing":
+		p.Sudo = sshtest.SudoMissing
 	case "nginx-failed":
 		service(readiness.ComponentNginx, "failed")
 	case "redis-masked":

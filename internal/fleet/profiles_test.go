@@ -31,13 +31,30 @@ var profileCases = []struct {
 	{"not-in-sudoers", asUser("sudo -n -v"), "may not run sudo on", readiness.CodeSudoNotPermitted, ""},
 	{"sudo-requiretty", asUser("sudo -n true"), "must have a tty", readiness.CodeSudoTTYRequired, ""},
 	{"nginx-stopped", "systemctl is-active nginx", "inactive", readiness.CodeRuntimeServiceInactive, readiness.ComponentNginx},
+	{"php-fpm-stopped", "systemctl is-active php8.2-fpm", "inactive", readiness.CodeRuntimeServiceInactive, readiness.ComponentPHPFPM},
+	{"mariadb-stopped", "systemctl is-active mariadb", "inactive", readiness.CodeRuntimeServiceInactive, readiness.ComponentMariaDB},
+	{"redis-stopped", "systemctl is-active redis-server", "inactive", readiness.CodeRuntimeServiceInactive, readiness.ComponentRedis},
+	// The baseline policy requires fail2ban installed, not running: the
+	// node is admitted, and its inventory must still say inactive.
+	{"fail2ban-stopped", "systemctl is-active fail2ban", "inactive", "", ""},
 	{"nginx-failed", "systemctl is-active nginx", "failed", readiness.CodeRuntimeServiceInactive, readiness.ComponentNginx},
 	{"redis-masked", "systemctl is-enabled redis-server", "masked", readiness.CodeRuntimeServiceInactive, readiness.ComponentRedis},
 	{"php-redis-missing", "php-fpm8.2 -m | grep -cx redis", "0", readiness.CodeRuntimeExtensionMissing, readiness.ComponentPHPFPM},
+	{"wp-cli-missing", "command -v wp || echo absent", "absent", readiness.CodeRuntimeComponentMissing, readiness.ComponentWPCLI},
+	{"sudo-missing", "command -v sudo || echo absent", "absent", readiness.CodeSudoMissing, ""},
 	{"unzip-missing", "command -v unzip || echo absent", "absent", readiness.CodeRuntimeComponentMissing, readiness.ComponentUnzip},
 	{"nologin", "getent passwd " + fleet.User, ":/usr/sbin/nologin", readiness.CodeSSHExecRejected, ""},
 	{"noisy-bashrc", "head -n1 /home/" + fleet.User + "/.bashrc", "echo \"Welcome to", readiness.CodeProbeOutputInvalid, ""},
 	{"port-2222", "cat /etc/ssh/sshd_config.d/port.conf", "Port 2222", "", ""},
+}
+
+// inventoryServices are unit states a report's inventory must show where
+// the primary reason does not name them.
+var inventoryServices = map[string]struct {
+	component string
+	state     readiness.ServiceState
+}{
+	"fail2ban-stopped": {readiness.ComponentFail2ban, "inactive"},
 }
 
 // knownGaps are profiles where the SDK's report is known to differ from
@@ -82,6 +99,19 @@ func TestProfiles(t *testing.T) {
 			}
 			if c.component != "" && (len(rep.Reasons) == 0 || rep.Reasons[0].Component != c.component) {
 				t.Errorf("got reasons %+v, want the first for component %s", rep.Reasons, c.component)
+			}
+			if want, ok := inventoryServices[c.profile]; ok {
+				var got readiness.ServiceState
+				if rep.Inventory != nil {
+					for _, ic := range rep.Inventory.Components {
+						if ic.Name == want.component {
+							got = ic.Service
+						}
+					}
+				}
+				if got != want.state {
+					t.Errorf("inventory: got %s service %q, want %q", want.component, got, want.state)
+				}
 			}
 			if c.want == "" && rep.State != readiness.StateReady {
 				t.Errorf("got state %s, want %s", rep.State, readiness.StateReady)

@@ -68,6 +68,9 @@ type state struct {
 	path  string
 	mu    sync.Mutex
 	Nodes []nodeState `json:"nodes"`
+	// InotifyRestore is the inotify instance limit Up raised, to restore
+	// (0: Up left it alone).
+	InotifyRestore int `json:"inotify_restore,omitempty"`
 }
 
 func (s *state) put(n nodeState) error {
@@ -82,6 +85,17 @@ func (s *state) put(n nodeState) error {
 	if !replaced {
 		s.Nodes = append(s.Nodes, n)
 	}
+	return s.writeLocked()
+}
+
+// save writes the state file as it is.
+func (s *state) save() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.writeLocked()
+}
+
+func (s *state) writeLocked() error {
 	b, err := json.MarshalIndent(s, "", "  ")
 	if err != nil {
 		return err
@@ -220,6 +234,11 @@ func cleanup(cfg Config) error {
 	}
 	if err := errors.Join(errs...); err != nil {
 		return err
+	}
+	if s.InotifyRestore > 0 {
+		if err := os.WriteFile(inotifyInstances, []byte(strconv.Itoa(s.InotifyRestore)), 0o644); err != nil {
+			return fmt.Errorf("fleet: restore %s: %w", inotifyInstances, err)
+		}
 	}
 	for _, p := range []string{s.path, filepath.Join(cfg.StateDir, "client_ed25519")} {
 		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
