@@ -56,6 +56,12 @@ type Config struct {
 	// Logger receives operational logs; nil means none.
 	Logger *slog.Logger
 
+	// bulkNodes adds this many node records after the default fleet
+	// (tests and benchmarks of a large fleet; see bulkFleet). They are
+	// never probed unless the monitor runs, which would dial addresses
+	// that do not answer: set MonitorInterval negative.
+	bulkNodes int
+
 	// acquireWait, if not nil, replaces the provider's sleep before each
 	// step of an acquisition (tests).
 	acquireWait func(ctx context.Context, nodeID, next string) bool
@@ -156,6 +162,11 @@ func New(cfg Config) (s *Server, err error) {
 	}
 	if err != nil {
 		return s, err
+	}
+	if cfg.bulkNodes > 0 {
+		if err = s.store.insertNodes(ctx, bulkFleet(cfg.bulkNodes)); err != nil {
+			return s, err
+		}
 	}
 
 	s.worker = &worker{

@@ -69,6 +69,11 @@ func newFakeAPI(readyName string) *fakeAPI {
 		Code: readiness.CodeNodeAcquiring, Prerequisite: readiness.PrereqLifecycle, Message: "The provider is still acquiring this node.",
 		Remediation: "Wait for provider acquisition to finish.", Severity: readiness.SeverityBlocking, Retryable: true,
 	}}}
+	for i, n := range f.nodes { // the real list carries a not-ready node's reasons
+		if rs := f.reports[n.Id].Reasons; n.State != "ready" && len(rs) > 0 {
+			f.nodes[i].Reasons = &rs
+		}
+	}
 	m := http.NewServeMux()
 	m.HandleFunc("GET /api/nodes", func(w http.ResponseWriter, r *http.Request) { f.json(w, 200, f.nodes) })
 	m.HandleFunc("GET /api/nodes/{id}/readiness", func(w http.ResponseWriter, r *http.Request) {

@@ -98,6 +98,10 @@ func summaryView(s contracts.NodeSummary) nodeView {
 		}
 		n.Primary = &r
 	}
+	if s.Reasons != nil && len(*s.Reasons) > 0 {
+		rs := reasonViews(*s.Reasons)
+		n.Primary, n.More = &rs[0], rs[1:]
+	}
 	switch s.Lifecycle {
 	case string(readiness.LifecycleAcquiring):
 		n.Step = 1
@@ -109,34 +113,16 @@ func summaryView(s contracts.NodeSummary) nodeView {
 	return n
 }
 
-// withReport replaces the summary's reason with the full report's list.
-func (n *nodeView) withReport(r readiness.Report) {
-	rs := reasonViews(r.Reasons)
-	if len(rs) == 0 {
-		return
-	}
-	n.Primary, n.More = &rs[0], rs[1:]
-}
-
-// listNodes is GET /api/nodes, each completed with its full report (GET
-// /api/nodes/{id}/readiness) when full is set.
-func (h *Handler) listNodes(r *http.Request, full bool) ([]nodeView, error) {
+// listNodes is GET /api/nodes: one API call, whose answer carries every
+// reason of a node that is not ready.
+func (h *Handler) listNodes(r *http.Request) ([]nodeView, error) {
 	var sums []contracts.NodeSummary
 	if err := h.api.get(r, "/api/nodes", &sums); err != nil {
 		return nil, err
 	}
 	out := make([]nodeView, 0, len(sums))
 	for _, s := range sums {
-		n := summaryView(s)
-		if full && s.State != contracts.ReadinessStateReady {
-			var rep readiness.Report
-			if err := h.api.get(r, "/api/nodes/"+url.PathEscape(s.Id)+"/readiness", &rep); err == nil {
-				n.withReport(rep)
-			} else {
-				h.cfg.Logger.Warn("dashboard: node report", "node", s.Id, "error", err)
-			}
-		}
-		out = append(out, n)
+		out = append(out, summaryView(s))
 	}
 	return out, nil
 }
@@ -150,7 +136,7 @@ type nodesData struct {
 
 // nodes is GET /nodes.
 func (h *Handler) nodes(w http.ResponseWriter, r *http.Request) {
-	nodes, err := h.listNodes(r, true)
+	nodes, err := h.listNodes(r)
 	if err != nil {
 		h.apiFailed(w, r, "Nodes", err)
 		return

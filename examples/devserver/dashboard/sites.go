@@ -31,7 +31,7 @@ func (h *Handler) create(w http.ResponseWriter, r *http.Request, path string, bo
 		h.apiFailed(w, r, "Site", err)
 		return
 	}
-	nodes, _ := h.listNodes(r, false)
+	nodes, _ := h.listNodes(r)
 	jobID, ref, err := h.submitted(res, nodes)
 	if err != nil {
 		h.apiFailed(w, r, "Site", err)
@@ -134,7 +134,7 @@ func (h *Handler) siteNew(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) siteForm(w http.ResponseWriter, r *http.Request, status int, f siteForm, ref *refusal) {
-	nodes, err := h.listNodes(r, true)
+	nodes, err := h.listNodes(r)
 	if err != nil {
 		h.apiFailed(w, r, "Nodes", err)
 		return
@@ -221,7 +221,7 @@ func (h *Handler) sitePage(w http.ResponseWriter, r *http.Request, status int, f
 		h.apiFailed(w, r, "Site", err)
 		return
 	}
-	if nodes, err := h.listNodes(r, false); err == nil && d.Site.NodeId != nil {
+	if nodes, err := h.listNodes(r); err == nil && d.Site.NodeId != nil {
 		for i := range nodes {
 			if nodes[i].ID == *d.Site.NodeId {
 				d.Node = &nodes[i]
