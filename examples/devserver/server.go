@@ -208,7 +208,7 @@ func (s *Server) routes() (http.Handler, error) {
 	root.Handle("/api/", mounted)
 	root.Handle("GET /metrics", promhttp.HandlerFor(s.metrics, promhttp.HandlerOpts{}))
 	root.Handle("/", dash)
-	return root, nil
+	return compressGzip(root), nil
 }
 
 // Handler returns the server's HTTP handler: under /api/ the API (the
@@ -216,7 +216,9 @@ func (s *Server) routes() (http.Handler, error) {
 // the site, environment and job routes, whose creates check readiness in
 // the create service); GET /metrics the gate's Prometheus metrics
 // (package preflightprom, on the server's own registry); every other path
-// is the operator dashboard (package dashboard).
+// is the operator dashboard (package dashboard). HTML, JSON, script and
+// style answers of 1 KiB or more are gzipped for a client that accepts
+// it.
 func (s *Server) Handler() http.Handler { return s.handler }
 
 // Fleet returns the nodes registered at start-up, in order.
