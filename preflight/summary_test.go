@@ -3,6 +3,7 @@ package preflight
 import (
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/stretchr/testify/require"
@@ -92,6 +93,43 @@ func BenchmarkSummaries(b *testing.B) {
 	for b.Loop() {
 		if s := g.Summaries(list); len(s) != n || s[0].State != readiness.StateReady {
 			b.Fatalf("got %d summaries, first %v", len(s), s[0].State)
+		}
+	}
+}
+
+// TestSharedReportsAreTheEvaluation proves the gate's shared reports of
+// nodes decided without an observation are what readiness.Evaluate gives
+// each node, id and check time included, for two nodes of each kind.
+func TestSharedReportsAreTheEvaluation(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	op := f.gate.cfg.DefaultOperation
+	kinds := []Node{
+		activeNode("x"),
+		{Lifecycle: readiness.LifecycleActive, Host: "10.0.0.3", User: "deploy"},
+		{Lifecycle: readiness.LifecycleProvisioning, Host: "10.0.0.4", User: "pressluft"},
+		{Lifecycle: readiness.LifecycleDecommissioned, Host: "10.0.0.5", User: "pressluft"},
+		{Lifecycle: readiness.LifecycleAcquiring, User: "pressluft"},
+		{Lifecycle: readiness.LifecycleActive, Host: "10.0.0.6:22", User: "pressluft"},
+		{Lifecycle: readiness.LifecycleActive, Host: "10.0.0.7"},
+	}
+	for i, k := range kinds {
+		for j := range 2 {
+			n := k
+			n.ID = fmt.Sprintf("k%d-%d", i, j)
+			f.clock.Advance(time.Second)
+			got := f.gate.Reports([]Node{n})[0]
+			obs := readiness.Observation{NodeID: n.ID, Lifecycle: n.Lifecycle, User: n.User, HasAddress: n.hasAddress()}
+			if !n.probed() {
+				obs.CheckedAt = f.clock.Now()
+				if p := n.configProblem(); p != "" {
+					obs.Transport = &readiness.TransportFailure{Code: readiness.CodeNodeConfigInvalid, Detail: p}
+				}
+			}
+			want := readiness.Evaluate(obs, f.gate.cfg.Policy(op), op)
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Fatalf("node %s (-want +got):\n%s", n.ID, diff)
+			}
 		}
 	}
 }

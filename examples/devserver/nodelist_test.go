@@ -1,7 +1,10 @@
 package main
 
 import (
+	"fmt"
 	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -93,5 +96,100 @@ func TestListFilters(t *testing.T) {
 	for _, q := range []string{"?state=x", "?sort=random", "?limit=-1", "?limit=1001", "?offset=a", "?reason=Bad-Code", "?q=%00"} {
 		res := do(t, s, "GET", "/api/nodes"+q, "")
 		require.Equal(t, http.StatusBadRequest, res.Status, "%s: %s", q, res.Body)
+	}
+}
+
+// TestNodesPagePages checks the dashboard's node page on a fleet larger
+// than a page: not-ready first, 50 rows a page, filters in the query, a
+// bad filter answered 400.
+func TestNodesPagePages(t *testing.T) {
+	t.Parallel()
+	s, _ := testServer(t, func(c *Config) { c.bulkNodes = 120 })
+	rows := func(body []byte) int { return strings.Count(string(body), `data-node-id="`) }
+	res := do(t, s, "GET", "/nodes", "")
+	require.Equal(t, http.StatusOK, res.Status)
+	require.Equal(t, 50, rows(res.Body))
+	page := string(res.Body)
+	require.Contains(t, page, "Showing 1–50 of 128 nodes, page 1 of 3.")
+	require.Contains(t, page, `<a href="/nodes?page=2" rel="next">`)
+	first := strings.Index(page, `data-readiness-state="not_ready"`)
+	require.Positive(t, first)
+	require.Less(t, first, strings.Index(page, `data-readiness-state="unknown"`), "not ready before unknown")
+	require.Contains(t, page, `data-addr>deploy@198.18.0.52:2222</span>`, "bulk-00052 is decommissioned, on port 2222 as deploy")
+
+	res = do(t, s, "GET", "/nodes?page=3", "")
+	require.Equal(t, 28, rows(res.Body))
+	require.Contains(t, string(res.Body), `rel="prev"`)
+	require.NotContains(t, string(res.Body), `rel="next"`)
+
+	res = do(t, s, "GET", "/nodes?state=pending&q=bulk", "")
+	require.Equal(t, 12, rows(res.Body), "bulk nodes 1, 11, ... 111 are provisioning")
+	require.Contains(t, string(res.Body), "Showing 1–12 of 12 matching nodes.")
+	require.NotContains(t, string(res.Body), `data-readiness-state="unknown"`)
+
+	res = do(t, s, "GET", "/nodes?reason=node_decommissioned&sort=name", "")
+	require.Equal(t, 5, rows(res.Body))
+
+	res = do(t, s, "GET", "/nodes?state=bogus", "")
+	require.Equal(t, http.StatusBadRequest, res.Status)
+	require.Contains(t, string(res.Body), "state must be one of")
+}
+
+// benchServer is a server with the default fleet plus bulk records to
+// make size nodes, no monitor and a paused worker.
+func benchServer(b *testing.B, size int) *Server {
+	b.Helper()
+	s, err := New(Config{MonitorInterval: -1, WorkerPaused: true, bulkNodes: size - len(defaultFleet)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+// BenchmarkNodesPage measures the dashboard's default node view (first
+// page, not-ready first) and the API page behind it for fleets of 100,
+// 1,000 and 10,000 nodes: server time per request, and the page's bytes
+// as html-bytes (uncompressed) and gzip-bytes.
+func BenchmarkNodesPage(b *testing.B) {
+	for _, size := range []int{100, 1000, 10000} {
+		s := benchServer(b, size)
+		h := s.Handler()
+		for _, tc := range []struct{ name, path string }{
+			{"dashboard", "/nodes"},
+			{"api-page", "/api/nodes?sort=state&limit=50"},
+		} {
+			b.Run(fmt.Sprintf("%s/nodes=%d", tc.name, size), func(b *testing.B) {
+				var plain, zipped int
+				for _, gz := range []bool{false, true} {
+					req := httptest.NewRequest("GET", tc.path, nil)
+					if gz {
+						req.Header.Set("Accept-Encoding", "gzip")
+					}
+					rec := httptest.NewRecorder()
+					h.ServeHTTP(rec, req)
+					if rec.Code != http.StatusOK {
+						b.Fatalf("%s: %d", tc.path, rec.Code)
+					}
+					if gz {
+						zipped = rec.Body.Len()
+					} else {
+						plain = rec.Body.Len()
+					}
+				}
+				b.ReportAllocs()
+				for b.Loop() {
+					req := httptest.NewRequest("GET", tc.path, nil)
+					req.Header.Set("Accept-Encoding", "gzip")
+					rec := httptest.NewRecorder()
+					h.ServeHTTP(rec, req)
+					if rec.Code != http.StatusOK {
+						b.Fatalf("%s: %d", tc.path, rec.Code)
+					}
+				}
+				b.ReportMetric(float64(plain), "html-bytes")
+				b.ReportMetric(float64(zipped), "gzip-bytes")
+			})
+		}
 	}
 }

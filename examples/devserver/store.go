@@ -70,6 +70,7 @@ CREATE TABLE IF NOT EXISTS nodes (
 	created_at   TEXT NOT NULL,
 	updated_at   TEXT NOT NULL
 );
+CREATE INDEX IF NOT EXISTS nodes_list_order ON nodes (created_at, name);
 CREATE TABLE IF NOT EXISTS sites (
 	id                     TEXT PRIMARY KEY,
 	name                   TEXT NOT NULL,

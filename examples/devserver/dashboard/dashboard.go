@@ -69,6 +69,8 @@ func New(cfg Config) (*Handler, error) {
 		"datetime":      func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 		"segments":      splitRemediation,
 		"stateLabel":    stateLabel,
+		"sortLabel":     sortLabel,
+		"lower":         strings.ToLower,
 		"jobLabel":      jobLabel,
 		"firstSentence": firstSentence,
 		"list":          func(s ...string) []string { return s },
@@ -179,6 +181,10 @@ func (h *Handler) apiFailed(w http.ResponseWriter, r *http.Request, what string,
 	var ae *APIError
 	if errors.As(err, &ae) && ae.Status == http.StatusNotFound {
 		h.fail(w, r, http.StatusNotFound, what+" not found", "The control plane does not know this "+strings.ToLower(what)+".")
+		return
+	}
+	if ae != nil && ae.Status == http.StatusBadRequest && ae.Message != "" {
+		h.fail(w, r, http.StatusBadRequest, "Bad request", "The control plane did not accept this request: "+ae.Message+".")
 		return
 	}
 	h.cfg.Logger.Error("dashboard: api call failed", "path", r.URL.Path, "error", err)

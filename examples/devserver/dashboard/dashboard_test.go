@@ -68,7 +68,7 @@ func TestPagesRenderWithMarkers(t *testing.T) {
 			`<details data-more-reasons>`, `data-remediation`, `<code class="cmd" data-command>sudo systemctl enable --now nginx</code>`,
 			`data-checked-at="2026-11-25T12:00:00Z"`, `data-transition-at="2026-11-25T12:00:00Z"`, `<time datetime="2026-11-25T12:00:00Z"`,
 			`data-action="recheck"`, `action="/nodes/` + sudoID + `/recheck"`, `data-local`, `<caption>`, `<th scope="col">`,
-			`data-progress="acquiring"`, `<noscript><meta http-equiv="refresh" content="2"></noscript>`, `data-poll="/api/nodes"`,
+			`data-progress="acquiring"`, `<noscript><meta http-equiv="refresh" content="2"></noscript>`, `data-poll="/api/nodes?limit=50&amp;offset=0&amp;sort=state"`, `3 nodes:`, `Showing 1–3 of 3 nodes.`, `data-filters`,
 			`class="skip" href="#main"`,
 		}},
 		{"/sites", []string{`data-site-id="` + siteID + `"`, `href="/sites/` + siteID + `"`, `Blog`, `href="/sites/new"`}},

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 
@@ -75,7 +76,17 @@ func newFakeAPI(readyName string) *fakeAPI {
 		}
 	}
 	m := http.NewServeMux()
-	m.HandleFunc("GET /api/nodes", func(w http.ResponseWriter, r *http.Request) { f.json(w, 200, f.nodes) })
+	m.HandleFunc("GET /api/nodes", func(w http.ResponseWriter, r *http.Request) {
+		// The fake filters nothing: it answers every node, counted as the
+		// real list counts them.
+		c := map[contracts.ReadinessState]int{}
+		for _, n := range f.nodes {
+			c[n.State]++
+		}
+		w.Header().Set("X-Total-Count", strconv.Itoa(len(f.nodes)))
+		w.Header().Set("X-State-Counts", fmt.Sprintf("ready=%d,not_ready=%d,pending=%d,unknown=%d", c["ready"], c["not_ready"], c["pending"], c["unknown"]))
+		f.json(w, 200, f.nodes)
+	})
 	m.HandleFunc("GET /api/nodes/{id}/readiness", func(w http.ResponseWriter, r *http.Request) {
 		f.mu.Lock()
 		rep, ok := f.reports[r.PathValue("id")]
