@@ -193,3 +193,19 @@ func BenchmarkNodesPage(b *testing.B) {
 		}
 	}
 }
+
+// TestNodesPageNamesTheNode checks an unreachable node's row names its
+// address, and its remediation the node's own port rather than 22.
+func TestNodesPageNamesTheNode(t *testing.T) {
+	t.Parallel()
+	s, _ := testServer(t, nil)
+	id := nodeNamed(t, s, "unreachable")
+	do(t, s, "POST", "/api/nodes/"+id+"/readiness/refresh", "")
+	var n contracts.NodeSummary
+	do(t, s, "GET", "/api/nodes/"+id, "").json(t, &n)
+	require.NotEqual(t, 22, *n.Port)
+	page := string(do(t, s, "GET", "/nodes?q=unreachable", "").Body)
+	require.Contains(t, page, fmt.Sprintf(`data-addr>pressluft@127.0.0.1:%d</span>`, *n.Port))
+	require.Contains(t, page, fmt.Sprintf("sudo ufw allow %d/tcp", *n.Port))
+	require.NotContains(t, page, "allow 22/tcp")
+}

@@ -141,11 +141,15 @@ type page struct {
 	Refresh int
 	// Poll is the API path the script polls while Refresh > 0.
 	Poll string
+	// Now is when the page was rendered (RFC 3339, the server's clock),
+	// from which the script keeps "… ago" texts true.
+	Now  string
 	Data any
 }
 
 func (h *Handler) render(w http.ResponseWriter, status int, name string, p page) {
 	p.Site = h.cfg.Title
+	p.Now = h.cfg.Now().UTC().Format(time.RFC3339Nano)
 	var buf bytes.Buffer
 	if err := h.tmpl[name].ExecuteTemplate(&buf, "layout", p); err != nil {
 		h.cfg.Logger.Error("dashboard: render", "page", name, "error", err)

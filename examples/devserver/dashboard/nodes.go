@@ -72,13 +72,18 @@ func (n nodeView) Addr() string {
 	return n.User + "@" + host + ":" + strconv.Itoa(n.Port)
 }
 
-// forNode names the node's own SSH port where a remediation names the
-// default one: the registry's texts say "allow 22/tcp".
-func forNode(remediation string, port int) string {
-	if port == 22 || port <= 0 {
-		return remediation
+// forNode names the node's own SSH port and user where a remediation
+// names the default port or an unnamed user: the registry's transport
+// texts say "allow 22/tcp" and "the SSH user on the node" (the probe's
+// own reasons already name the user).
+func forNode(remediation string, port int, user string) string {
+	if port > 0 && port != 22 {
+		remediation = strings.ReplaceAll(remediation, " 22/tcp", " "+strconv.Itoa(port)+"/tcp")
 	}
-	return strings.ReplaceAll(remediation, " 22/tcp", " "+strconv.Itoa(port)+"/tcp")
+	if user != "" {
+		remediation = strings.ReplaceAll(remediation, "the SSH user on the node", "the SSH user "+user+" on the node")
+	}
+	return remediation
 }
 
 // sortLabel names a sort order for the sort selector.
@@ -144,14 +149,14 @@ func summaryView(s contracts.NodeSummary) nodeView {
 			r.Message = *s.Message
 		}
 		if s.Remediation != nil {
-			r.Remediation = splitRemediation(forNode(*s.Remediation, n.Port))
+			r.Remediation = splitRemediation(forNode(*s.Remediation, n.Port, n.User))
 		}
 		n.Primary = &r
 	}
 	if s.Reasons != nil && len(*s.Reasons) > 0 {
 		rs := slices.Clone(*s.Reasons)
 		for i := range rs {
-			rs[i].Remediation = forNode(rs[i].Remediation, n.Port)
+			rs[i].Remediation = forNode(rs[i].Remediation, n.Port, n.User)
 		}
 		views := reasonViews(rs)
 		n.Primary, n.More = &views[0], views[1:]
