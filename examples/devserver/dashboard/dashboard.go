@@ -68,6 +68,7 @@ func New(cfg Config) (*Handler, error) {
 		"clock":         clock,
 		"datetime":      func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 		"segments":      splitRemediation,
+		"words":         strings.Fields,
 		"stateLabel":    stateLabel,
 		"sortLabel":     sortLabel,
 		"lower":         strings.ToLower,
