@@ -18,7 +18,7 @@ import (
 func TestListWorkIsFixed(t *testing.T) {
 	t.Parallel()
 	fleets := []int{10, 200}
-	paths := []string{"/api/nodes", "/api/nodes?sort=state&limit=50", "/nodes", "/sites/new"}
+	paths := []string{"/api/nodes", "/api/nodes?sort=state&limit=50", "/nodes", "/nodes?state=not_ready&page=2", "/sites/new", "/sites"}
 	queries := map[string][]int64{}
 	for _, size := range fleets {
 		s, _ := testServer(t, func(c *Config) { c.bulkNodes = size - len(defaultFleet) })
@@ -208,4 +208,26 @@ func TestNodesPageNamesTheNode(t *testing.T) {
 	require.Contains(t, page, fmt.Sprintf(`data-addr>pressluft@127.0.0.1:%d</span>`, *n.Port))
 	require.Contains(t, page, fmt.Sprintf(`<span class="w">allow</span> <span class="w">%d/tcp`, *n.Port), "the firewall command names the node's port")
 	require.NotContains(t, page, ">22/tcp")
+}
+
+// TestSiteFormBoundedForALargeFleet checks the new-site form's node
+// selector on a fleet larger than it lists: ready nodes only, the chosen
+// node too, and a hint that says so.
+func TestSiteFormBoundedForALargeFleet(t *testing.T) {
+	t.Parallel()
+	s, _ := testServer(t, func(c *Config) { c.bulkNodes = 300 })
+	ready, sudo := nodeNamed(t, s, "ready-1"), nodeNamed(t, s, "sudo-password")
+	for _, id := range []string{ready, sudo} {
+		do(t, s, "POST", "/api/nodes/"+id+"/readiness/refresh", "")
+	}
+	options := func(body []byte) int { return strings.Count(string(body), `<option value="`) - 1 } // less "Choose a node"
+	page := do(t, s, "GET", "/sites/new", "")
+	require.Equal(t, http.StatusOK, page.Status)
+	require.Contains(t, string(page.Body), "this list holds ready nodes only")
+	require.Contains(t, string(page.Body), `<option value="`+ready+`"`)
+	require.NotContains(t, string(page.Body), `<option value="`+sudo+`"`)
+	require.LessOrEqual(t, options(page.Body), 201)
+
+	page = do(t, s, "GET", "/sites/new?node="+sudo, "")
+	require.Contains(t, string(page.Body), `<option value="`+sudo+`" data-readiness-state="not_ready" data-reason-code="sudo_password_required" selected>`)
 }

@@ -87,6 +87,15 @@ func newFakeAPI(readyName string) *fakeAPI {
 		w.Header().Set("X-State-Counts", fmt.Sprintf("ready=%d,not_ready=%d,pending=%d,unknown=%d", c["ready"], c["not_ready"], c["pending"], c["unknown"]))
 		f.json(w, 200, f.nodes)
 	})
+	m.HandleFunc("GET /api/nodes/{id}", func(w http.ResponseWriter, r *http.Request) {
+		for _, n := range f.nodes {
+			if n.Id == r.PathValue("id") {
+				f.json(w, 200, n)
+				return
+			}
+		}
+		f.json(w, 404, contracts.Error{Code: "not_found", Message: "node not found"})
+	})
 	m.HandleFunc("GET /api/nodes/{id}/readiness", func(w http.ResponseWriter, r *http.Request) {
 		f.mu.Lock()
 		rep, ok := f.reports[r.PathValue("id")]

@@ -58,6 +58,8 @@ type nodeView struct {
 	// Settling: the node's readiness is about to change by itself
 	// (pending, or never probed yet), so the page keeps refreshing.
 	Settling bool
+	// partial marks an option of a selector that lists part of the fleet.
+	partial bool
 }
 
 // Addr is user@host:port, or "" while the node has no address.
@@ -170,6 +172,18 @@ func summaryView(s contracts.NodeSummary) nodeView {
 	n.Settling = s.State == contracts.ReadinessStatePending ||
 		(s.PrimaryReason != nil && *s.PrimaryReason == contracts.ReasonCodeNodeNeverProbed)
 	return n
+}
+
+// node is GET /api/nodes/{id}: one node, nil when the API does not
+// answer it (logged).
+func (h *Handler) node(r *http.Request, id string) *nodeView {
+	var s contracts.NodeSummary
+	if err := h.api.get(r, "/api/nodes/"+url.PathEscape(id), &s); err != nil {
+		h.cfg.Logger.Warn("dashboard: node", "node", id, "error", err)
+		return nil
+	}
+	n := summaryView(s)
+	return &n
 }
 
 // listNodes is GET /api/nodes: one API call, whose answer carries every
