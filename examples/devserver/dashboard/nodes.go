@@ -186,20 +186,6 @@ func (h *Handler) node(r *http.Request, id string) *nodeView {
 	return &n
 }
 
-// listNodes is GET /api/nodes: one API call, whose answer carries every
-// reason of a node that is not ready.
-func (h *Handler) listNodes(r *http.Request) ([]nodeView, error) {
-	var sums []contracts.NodeSummary
-	if err := h.api.get(r, "/api/nodes", &sums); err != nil {
-		return nil, err
-	}
-	out := make([]nodeView, 0, len(sums))
-	for _, s := range sums {
-		out = append(out, summaryView(s))
-	}
-	return out, nil
-}
-
 // nodesPerPage is how many nodes /nodes shows on one page.
 const nodesPerPage = 50
 
