@@ -401,6 +401,30 @@ func (e Severity) Valid() bool {
 	}
 }
 
+// Defines values for ListNodesParamsSort.
+const (
+	ListNodesParamsSortChecked ListNodesParamsSort = "checked"
+	ListNodesParamsSortName    ListNodesParamsSort = "name"
+	ListNodesParamsSortState   ListNodesParamsSort = "state"
+	ListNodesParamsSortStore   ListNodesParamsSort = "store"
+)
+
+// Valid indicates whether the value is a known member of the ListNodesParamsSort enum.
+func (e ListNodesParamsSort) Valid() bool {
+	switch e {
+	case ListNodesParamsSortChecked:
+		return true
+	case ListNodesParamsSortName:
+		return true
+	case ListNodesParamsSortState:
+		return true
+	case ListNodesParamsSortStore:
+		return true
+	default:
+		return false
+	}
+}
+
 // ApiErrorCode Stable API error codes (append-only, lower_snake). See docs/error-codes.md.
 type ApiErrorCode string
 
@@ -552,7 +576,9 @@ type NodeNotReadyCode string
 
 // NodeSummary A node with its last known readiness, for the nodes list.
 type NodeSummary struct {
-	Id string `json:"id"`
+	// Host The address the node is dialed at; empty while it has none.
+	Host *string `json:"host,omitempty"`
+	Id   string  `json:"id"`
 
 	// IsLocal The control plane's own host; probed over SSH like any other node.
 	IsLocal          bool       `json:"is_local"`
@@ -566,6 +592,9 @@ type NodeSummary struct {
 	Message *string `json:"message,omitempty"`
 	Name    string  `json:"name"`
 
+	// Port The SSH port.
+	Port *int `json:"port,omitempty"`
+
 	// PreviousState ready: every blocking prerequisite holds. not_ready: at least one
 	// fails. pending: the provider is still acquiring or provisioning the
 	// node. unknown: never probed, or the last result is stale.
@@ -575,6 +604,9 @@ type NodeSummary struct {
 	// docs/error-codes.md gives each one's prerequisite, state, severity,
 	// retryability and remediation.
 	PrimaryReason *ReasonCode `json:"primary_reason,omitempty"`
+
+	// Reasons Every reason of the last report, primary first; absent when ready.
+	Reasons *[]Reason `json:"reasons,omitempty"`
 
 	// Remediation What to do about the primary reason.
 	Remediation *string `json:"remediation,omitempty"`
@@ -590,6 +622,9 @@ type NodeSummary struct {
 	// Summary One line, e.g. "not_ready: sudo_password_required (+1 more)".
 	Summary   *string              `json:"summary,omitempty"`
 	Transport NodeSummaryTransport `json:"transport"`
+
+	// User The SSH login user.
+	User *string `json:"user,omitempty"`
 }
 
 // NodeSummaryTransport defines model for NodeSummary.Transport.
@@ -665,6 +700,32 @@ type PayloadTooLarge = Error
 
 // UnsupportedMediaType defines model for UnsupportedMediaType.
 type UnsupportedMediaType = Error
+
+// ListNodesParams defines parameters for ListNodes.
+type ListNodesParams struct {
+	// State Only nodes in this readiness state.
+	State *ReadinessState `form:"state,omitempty" json:"state,omitempty"`
+
+	// Reason Only nodes whose report names this reason code.
+	Reason *string `form:"reason,omitempty" json:"reason,omitempty"`
+
+	// Q Only nodes whose name, host or user contains this text (case-insensitive).
+	Q *string `form:"q,omitempty" json:"q,omitempty"`
+
+	// Sort `store` (default: the node source's order), `state` (not ready
+	// first, then unknown, pending, ready; by name within a state),
+	// `name`, or `checked` (least recently checked first).
+	Sort *ListNodesParamsSort `form:"sort,omitempty" json:"sort,omitempty"`
+
+	// Limit At most this many nodes; absent means all.
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Offset Skip this many matching nodes first.
+	Offset *int `form:"offset,omitempty" json:"offset,omitempty"`
+}
+
+// ListNodesParamsSort defines parameters for ListNodes.
+type ListNodesParamsSort string
 
 // CreateNodeJSONRequestBody defines body for CreateNode for application/json ContentType.
 type CreateNodeJSONRequestBody = CreateNodeRequest

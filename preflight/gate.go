@@ -99,6 +99,9 @@ type Gate struct {
 	mu      sync.RWMutex
 	entries map[string]*entry
 
+	sharedMu      sync.Mutex
+	sharedReports map[sharedKey]readiness.Report // see shared
+
 	// testHookFollow, if set, is called (under the entry's lock) when a
 	// forced caller waits for a probe that started before it asked.
 	testHookFollow func()
@@ -214,7 +217,7 @@ func (g *Gate) Report(ctx context.Context, nodeID string) (readiness.Report, err
 func (g *Gate) lastReport(n Node, now time.Time) readiness.Report {
 	op := g.cfg.DefaultOperation
 	if !n.probed() {
-		return g.unprobed(n, op, now, false)
+		return g.shared(n, op, now)
 	}
 	if e := g.lookup(n.ID); e != nil {
 		e.mu.Lock()
@@ -229,8 +232,59 @@ func (g *Gate) lastReport(n Node, now time.Time) readiness.Report {
 		}
 		e.mu.Unlock()
 	}
-	obs := readiness.Observation{NodeID: n.ID, Lifecycle: n.Lifecycle, User: n.User, HasAddress: true}
-	return readiness.Evaluate(obs, g.cfg.Policy(op), op)
+	return g.shared(n, op, time.Time{})
+}
+
+// sharedKey is what the report of a node decided without an observation
+// depends on besides its id and check time.
+type sharedKey struct {
+	lifecycle  readiness.Lifecycle
+	user       string
+	probed     bool // never probed yet, rather than not probed at all
+	hasAddress bool
+	problem    string
+}
+
+// maxSharedKeys bounds the shared reports the gate keeps.
+const maxSharedKeys = 64
+
+// shared is the report, without recording it, of a node decided without
+// an observation: one that is not probed at all (pending, decommissioned,
+// no address, bad SSH settings; checked now), or one probed but not yet
+// (node_never_probed; check time zero). It is the same for every node of
+// one kind but for the id and the check time, so the gate evaluates it
+// once per kind and copies it: a list of thousands of such nodes costs a
+// map look-up per node, not an evaluation. The reasons and checks are
+// shared, as every report the gate hands out is: read-only.
+func (g *Gate) shared(n Node, op readiness.Operation, now time.Time) readiness.Report {
+	k := sharedKey{lifecycle: n.Lifecycle, user: n.User, probed: n.probed()}
+	if !k.probed {
+		k.hasAddress, k.problem = n.hasAddress(), n.configProblem()
+	}
+	g.sharedMu.Lock()
+	r, ok := g.sharedReports[k]
+	g.sharedMu.Unlock()
+	if !ok {
+		if k.probed {
+			obs := readiness.Observation{NodeID: n.ID, Lifecycle: n.Lifecycle, User: n.User, HasAddress: true}
+			r = readiness.Evaluate(obs, g.cfg.Policy(op), op)
+		} else {
+			r = g.unprobed(n, op, now, false)
+		}
+		g.sharedMu.Lock()
+		if g.sharedReports == nil {
+			g.sharedReports = map[sharedKey]readiness.Report{}
+		}
+		if len(g.sharedReports) < maxSharedKeys {
+			g.sharedReports[k] = r
+		}
+		g.sharedMu.Unlock()
+	}
+	r.NodeID = n.ID
+	if !k.probed {
+		r.CheckedAt = now.UTC()
+	}
+	return r
 }
 
 func (g *Gate) node(ctx context.Context, id string) (Node, error) {

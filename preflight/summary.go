@@ -70,3 +70,36 @@ func utcPtr(t time.Time) *time.Time {
 	t = t.UTC()
 	return &t
 }
+
+// Summaries returns the Summary of each node, in order, from records the
+// host has already listed (its own node list, one query): the same
+// answer as Summary for each, without a NodeSource look-up or a probe.
+// A record's ID must be set; the gate trusts the record as it is, so a
+// node deleted since the host listed it still gets a summary. Its cost
+// is a map look-up under each node's lock, plus a readiness.Evaluate for
+// a node with no usable observation. It takes no context because it does
+// no I/O.
+func (g *Gate) Summaries(nodes []Node) []Summary {
+	now := g.cfg.Now()
+	out := make([]Summary, len(nodes))
+	for i, n := range nodes {
+		r := g.lastReport(n, now)
+		st, ok := g.Status(n.ID)
+		out[i] = SummaryOf(r, st, ok)
+	}
+	return out
+}
+
+// Reports returns each node's last known report (Report's answer), in
+// order, from records the host has already listed, without a NodeSource
+// look-up or a probe: for a list that shows every reason, not just the
+// primary one. The reports are shared with other callers: treat them as
+// read-only.
+func (g *Gate) Reports(nodes []Node) []readiness.Report {
+	now := g.cfg.Now()
+	out := make([]readiness.Report, len(nodes))
+	for i, n := range nodes {
+		out[i] = g.lastReport(n, now)
+	}
+	return out
+}

@@ -18,10 +18,16 @@
 #  4. control plane (preflight, apihttp; issue 3's targets): a cached
 #     Gate.Check, and POST /api/sites through Guard vs the same handler
 #     without it.
+#  5. dashboard (examples/devserver, issue 12): the default /nodes view
+#     (first page, not-ready first) and the API page behind it at 100,
+#     1,000 and 10,000 nodes: time per request and bytes, as ratios to the
+#     100-node case of the same round (linear growth would be 10x and
+#     100x).
 #
-# Knobs (environment): ONLY=fake|real|fleet|gate (default: all four),
+# Knobs (environment): ONLY=fake|real|fleet|gate|dash (default: all five),
 # COUNT=5 BENCHTIME=2s (fake rounds), REAL_ROUNDS=7 REAL_BENCHTIME=1s,
-# FLEET_NODES=1000 FLEET_WORKERS=32 FLEET_ROUNDS=5.
+# FLEET_NODES=1000 FLEET_WORKERS=32 FLEET_ROUNDS=5, DASH_ROUNDS=5
+# DASH_BENCHTIME=20x.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 only=${ONLY:-all}
@@ -140,6 +146,33 @@ if [ "$only" = all ] || [ "$only" = gate ]; then
   echo
   printf '%-36s %9.0f ns  target <= 2000 ns: %s\n' "cached decision (median)" "$cached_ns" "$(verdict "$cached_ns" '<=' 2000)"
   printf '%-36s %11.2fx  target <= 1.25x: %s\n' "guarded / unguarded create (median)" "$guarded_ratio" "$(verdict "$guarded_ratio" '<=' 1.25)"
+fi
+
+if [ "$only" = all ] || [ "$only" = dash ]; then
+  drounds=${DASH_ROUNDS:-5}
+  echo
+  echo "== 5. dashboard: default /nodes view and API page at 100, 1,000, 10,000 nodes ($drounds rounds, -benchtime ${DASH_BENCHTIME:-20x})"
+  go test -c -o "$tmp/devserver.test" ./examples/devserver/
+  : >"$tmp/dash.txt"
+  for i in $(seq "$drounds"); do
+    (cd examples/devserver && "$tmp/devserver.test" -test.run '^$' -test.bench '^BenchmarkNodesPage$' \
+      -test.benchtime "${DASH_BENCHTIME:-20x}" -test.benchmem) | grep '^Benchmark' | tee -a "$tmp/dash.txt"
+  done
+  metric() { # metric NAME UNIT: the values of unit UNIT of benchmark NAME
+    awk -v name="$1" -v unit="$2" '$1 ~ "^"name"(-[0-9]+)?$" { for (i = 1; i < NF; i++) if ($(i+1) == unit) print $i }' "$tmp/dash.txt"
+  }
+  echo
+  printf '%-10s %7s %12s %10s %10s %10s\n' "case" "nodes" "time" "x 100" "bytes" "gzipped"
+  for c in dashboard api-page; do
+    base=BenchmarkNodesPage/$c/nodes=100
+    for n in 100 1000 10000; do
+      b=BenchmarkNodesPage/$c/nodes=$n
+      t=$(metric "$b" ns/op | median)
+      r=$(paste <(metric "$b" ns/op) <(metric "$base" ns/op) | awk '{ print $1 / $2 }' | median)
+      printf '%-10s %7s %12s %9.2fx %10s %10s\n' "$c" "$n" "$(ms "$t")" "$r" "$(metric "$b" html-bytes | median)" "$(metric "$b" gzip-bytes | median)"
+    done
+  done
+  echo "sublinear: the 10,000-node time under 100x the 100-node time, and under 10x the 1,000-node time"
 fi
 
 echo

@@ -22,6 +22,12 @@ if [ "$(id -u)" -eq 0 ] && [ "${PRESSLUFT_NO_INSTALL:-}" != 1 ]; then
   bash scripts/realhost-setup.sh
   echo "== browser (Debian's chromium, for the dashboard tests)"
   bash scripts/install-browser.sh
+  echo "== axe-core (the npm registry, for the dashboard's accessibility checks)"
+  if ! command -v npm >/dev/null 2>&1; then
+    apt-get update -q
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends npm
+  fi
+  bash scripts/fetch-axe.sh
 fi
 
 echo "== go test -race"

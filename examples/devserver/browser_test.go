@@ -32,6 +32,7 @@ type browserEnv struct {
 	t   *testing.T
 	s   *Server
 	st  *stepper
+	hs  *http.Server // the listener's server; Close stops answering
 	url string
 	ctx context.Context // the tab, bounded by the test's timeout
 }
@@ -97,7 +98,7 @@ func newBrowserEnv(t *testing.T) *browserEnv {
 
 	ctx, cancel := context.WithTimeout(bctx, 90*time.Second)
 	t.Cleanup(cancel)
-	e := &browserEnv{t: t, s: s, st: st, url: "http://" + ln.Addr().String(), ctx: ctx}
+	e := &browserEnv{t: t, s: s, st: st, hs: hs, url: "http://" + ln.Addr().String(), ctx: ctx}
 	// Registered last, so it runs first: the browser is still alive.
 	t.Cleanup(func() {
 		if t.Failed() {

@@ -1,6 +1,9 @@
 package main
 
 import (
+	"bytes"
+	"compress/gzip"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -36,7 +39,18 @@ func checkContract(t *testing.T, req *http.Request, res response) {
 			return
 		}
 	}
-	if err := contracttest.ValidateResponse(req, res.Status, res.Header, res.Body); err != nil {
+	body := res.Body
+	if res.Header.Get("Content-Encoding") == "gzip" {
+		zr, err := gzip.NewReader(bytes.NewReader(body))
+		if err == nil {
+			body, err = io.ReadAll(zr)
+		}
+		if err != nil {
+			t.Errorf("%s %s: gzip body: %v", req.Method, req.URL.Path, err)
+			return
+		}
+	}
+	if err := contracttest.ValidateResponse(req, res.Status, res.Header, body); err != nil {
 		t.Errorf("%s %s: %d %.300s does not match contracts/openapi.yaml: %v", req.Method, req.URL.Path, res.Status, res.Body, err)
 	}
 }

@@ -231,3 +231,31 @@ func (f *fleet) startRealFleet(ctx context.Context, st *Store, nodes []realNode)
 	}
 	return nil
 }
+
+// bulkFleet is n node records for a large fleet without a process per
+// node: addresses in 198.18.0.0/15 (reserved for benchmarks, so nothing
+// answers), ports and users of two kinds, and a mix of lifecycles: every
+// tenth node provisioning (pending), every twenty-fifth decommissioned
+// (not ready), the rest active and never probed (unknown) until the
+// monitor probes them.
+func bulkFleet(n int) []NodeRow {
+	rows := make([]NodeRow, n)
+	for i := range rows {
+		r := NodeRow{
+			Name:     fmt.Sprintf("bulk-%05d", i+1),
+			PublicIP: fmt.Sprintf("198.18.%d.%d", (i/250)%256, i%250+1),
+			SSHPort:  22, SSHUser: "pressluft", Status: nodeActive,
+		}
+		if i%3 == 0 {
+			r.SSHPort, r.SSHUser = 2222, "deploy"
+		}
+		switch {
+		case i%10 == 0:
+			r.Status = nodeProvisioning
+		case i%25 == 1:
+			r.Status = nodeDecommissioned
+		}
+		rows[i] = r
+	}
+	return rows
+}

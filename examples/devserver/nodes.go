@@ -12,6 +12,7 @@ import (
 	"github.com/pressluft/runtime-readiness/apihttp"
 	"github.com/pressluft/runtime-readiness/contracts"
 	"github.com/pressluft/runtime-readiness/preflight"
+	"github.com/pressluft/runtime-readiness/readiness"
 )
 
 // maxNodeNameLen is the longest node name POST /nodes accepts, in
@@ -28,6 +29,8 @@ type nodeRecords interface {
 type nodeGate interface {
 	apihttp.Reporter
 	Summary(ctx context.Context, nodeID string) (preflight.Summary, error)
+	Summaries(nodes []preflight.Node) []preflight.Summary
+	Reports(nodes []preflight.Node) []readiness.Report
 }
 
 // nodeCreator starts a provider acquisition; *provider implements it.
@@ -60,53 +63,34 @@ func (h *nodesAPI) routes(mux *http.ServeMux) {
 	mux.Handle("POST /nodes/{id}/readiness/refresh", apihttp.NewRefreshHandler(cfg))
 }
 
-// list is GET /nodes: every node in store order with its last known
-// readiness. It never probes.
-func (h *nodesAPI) list(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
-	rows, err := h.nodes.nodeRows(ctx)
-	if err != nil {
-		internalError(h.log, w, r, err)
-		return
-	}
-	out := make([]contracts.NodeSummary, 0, len(rows))
-	for _, n := range rows {
-		s, err := h.summary(ctx, n)
-		if errors.Is(err, preflight.ErrNodeNotFound) {
-			continue // deleted since it was listed
-		}
-		if err != nil {
-			internalError(h.log, w, r, err)
-			return
-		}
-		out = append(out, s)
-	}
-	writeJSON(w, http.StatusOK, out)
-}
-
 // get is GET /nodes/{id}.
 func (h *nodesAPI) get(w http.ResponseWriter, r *http.Request) {
 	n, err := h.nodes.nodeRow(r.Context(), r.PathValue("id"))
-	var s contracts.NodeSummary
-	if err == nil {
-		s, err = h.summary(r.Context(), n)
-	}
 	switch {
 	case errors.Is(err, preflight.ErrNodeNotFound):
 		apihttp.WriteError(w, http.StatusNotFound, apihttp.CodeNotFound, "node not found")
 	case err != nil:
 		internalError(h.log, w, r, err)
 	default:
-		writeJSON(w, http.StatusOK, s)
+		writeJSON(w, http.StatusOK, h.summary(n))
 	}
 }
 
-// summary is a node's entry in the node list: its record, and its
-// readiness from the gate without probing.
-func (h *nodesAPI) summary(ctx context.Context, n NodeRow) (contracts.NodeSummary, error) {
-	rs, err := h.gate.Summary(ctx, n.ID)
-	if err != nil {
-		return contracts.NodeSummary{}, err
+// summary is one node's entry, as in the list: its record, and its
+// readiness from the gate for that record, without probing or looking
+// the node up again.
+func (h *nodesAPI) summary(n NodeRow) contracts.NodeSummary {
+	pn := []preflight.Node{n.preflight()}
+	return nodeSummary(n, pn[0], h.gate.Summaries(pn)[0], h.gate.Reports(pn)[0].Reasons)
+}
+
+// nodeSummary is a node's JSON: its record (with the address, port and
+// user it is dialed at), its readiness summary and, unless it is ready,
+// every reason of its report.
+func nodeSummary(n NodeRow, pn preflight.Node, rs preflight.Summary, reasons []readiness.Reason) contracts.NodeSummary {
+	port := pn.Port
+	if port == 0 {
+		port = 22
 	}
 	s := contracts.NodeSummary{
 		Id: n.ID, Name: n.Name, Lifecycle: n.Status, IsLocal: n.IsLocal,
@@ -114,6 +98,7 @@ func (h *nodesAPI) summary(ctx context.Context, n NodeRow) (contracts.NodeSummar
 		Transport: contracts.NodeSummaryTransportSsh,
 		Summary:   &rs.Summary, Retryable: &rs.Retryable,
 		LastCheckedAt: rs.LastCheckedAt, LastTransitionAt: rs.LastTransitionAt,
+		Host: &pn.Host, Port: &port, User: &pn.User,
 	}
 	if rs.PrimaryReason != "" {
 		code := contracts.ReasonCode(rs.PrimaryReason)
@@ -123,7 +108,10 @@ func (h *nodesAPI) summary(ctx context.Context, n NodeRow) (contracts.NodeSummar
 		prev := contracts.ReadinessState(rs.PreviousState)
 		s.PreviousState = &prev
 	}
-	return s, nil
+	if rs.State != readiness.StateReady && len(reasons) > 0 {
+		s.Reasons = &reasons
+	}
+	return s
 }
 
 type createNodeRequest struct {

@@ -56,6 +56,12 @@ type Config struct {
 	// Logger receives operational logs; nil means none.
 	Logger *slog.Logger
 
+	// bulkNodes adds this many node records after the default fleet
+	// (tests and benchmarks of a large fleet; see bulkFleet). They are
+	// never probed unless the monitor runs, which would dial addresses
+	// that do not answer: set MonitorInterval negative.
+	bulkNodes int
+
 	// acquireWait, if not nil, replaces the provider's sleep before each
 	// step of an acquisition (tests).
 	acquireWait func(ctx context.Context, nodeID, next string) bool
@@ -157,6 +163,11 @@ func New(cfg Config) (s *Server, err error) {
 	if err != nil {
 		return s, err
 	}
+	if cfg.bulkNodes > 0 {
+		if err = s.store.insertNodes(ctx, bulkFleet(cfg.bulkNodes)); err != nil {
+			return s, err
+		}
+	}
 
 	s.worker = &worker{
 		store: s.store, gate: s.gate, nodes: nodes, creds: s.fleet.credentials(),
@@ -197,7 +208,7 @@ func (s *Server) routes() (http.Handler, error) {
 	root.Handle("/api/", mounted)
 	root.Handle("GET /metrics", promhttp.HandlerFor(s.metrics, promhttp.HandlerOpts{}))
 	root.Handle("/", dash)
-	return root, nil
+	return compressGzip(root), nil
 }
 
 // Handler returns the server's HTTP handler: under /api/ the API (the
@@ -205,7 +216,9 @@ func (s *Server) routes() (http.Handler, error) {
 // the site, environment and job routes, whose creates check readiness in
 // the create service); GET /metrics the gate's Prometheus metrics
 // (package preflightprom, on the server's own registry); every other path
-// is the operator dashboard (package dashboard).
+// is the operator dashboard (package dashboard). HTML, JSON, script and
+// style answers of 1 KiB or more are gzipped for a client that accepts
+// it.
 func (s *Server) Handler() http.Handler { return s.handler }
 
 // Fleet returns the nodes registered at start-up, in order.

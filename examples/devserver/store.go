@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	_ "modernc.org/sqlite" // the pure-Go SQLite driver; only the example imports it
@@ -24,10 +25,30 @@ import (
 // beside the writer. busy_timeout covers the rest (checkpoints, another
 // process on the same file).
 type Store struct {
-	w   *sql.DB // the single writer connection
-	r   *sql.DB // readers
+	w   *sql.DB  // the single writer connection
+	r   readPool // readers
 	now func() time.Time
 }
+
+// readPool is the readers' *sql.DB, counting the queries it runs so that
+// tests can prove a request's work does not grow with the fleet.
+type readPool struct {
+	*sql.DB
+	queries *atomic.Int64
+}
+
+func (p readPool) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	p.queries.Add(1)
+	return p.DB.QueryContext(ctx, q, args...)
+}
+
+func (p readPool) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	p.queries.Add(1)
+	return p.DB.QueryRowContext(ctx, q, args...)
+}
+
+// readQueries is how many queries the readers have run so far.
+func (s *Store) readQueries() int64 { return s.r.queries.Load() }
 
 var (
 	errNotFound = errors.New("devserver: not found")
@@ -49,6 +70,7 @@ CREATE TABLE IF NOT EXISTS nodes (
 	created_at   TEXT NOT NULL,
 	updated_at   TEXT NOT NULL
 );
+CREATE INDEX IF NOT EXISTS nodes_list_order ON nodes (created_at, name);
 CREATE TABLE IF NOT EXISTS sites (
 	id                     TEXT PRIMARY KEY,
 	name                   TEXT NOT NULL,
@@ -132,7 +154,7 @@ func openStore(ctx context.Context, path string) (*Store, error) {
 		return nil, fmt.Errorf("devserver: open database: %w", err)
 	}
 	r.SetMaxOpenConns(8)
-	return &Store{w: w, r: r, now: func() time.Time { return time.Now().UTC() }}, nil
+	return &Store{w: w, r: readPool{r, new(atomic.Int64)}, now: func() time.Time { return time.Now().UTC() }}, nil
 }
 
 // migrate adds the columns a database made by an older devserver lacks.
@@ -242,6 +264,29 @@ func (s *Store) upsertNode(ctx context.Context, n NodeRow) (string, error) {
 		return "", fmt.Errorf("devserver: save node %q: %w", n.Name, err)
 	}
 	return n.ID, nil
+}
+
+// insertNodes inserts rows (new ids when empty) in one transaction, for
+// a large fake fleet.
+func (s *Store) insertNodes(ctx context.Context, rows []NodeRow) error {
+	now := ts(s.now())
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		st, err := tx.PrepareContext(ctx, `INSERT INTO nodes (id, name, hostname, public_ip, ssh_port, ssh_user, status, is_local, ssh_private_key_path, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, 0, '', ?, ?)`)
+		if err != nil {
+			return fmt.Errorf("devserver: insert nodes: %w", err)
+		}
+		defer st.Close()
+		for _, n := range rows {
+			if n.ID == "" {
+				n.ID = newID()
+			}
+			if _, err := st.ExecContext(ctx, n.ID, n.Name, n.Hostname, n.PublicIP, n.SSHPort, n.SSHUser, n.Status, now, now); err != nil {
+				return fmt.Errorf("devserver: insert node %q: %w", n.Name, err)
+			}
+		}
+		return nil
+	})
 }
 
 // setNodeState moves a node to status; a non-empty ip also sets

@@ -68,7 +68,10 @@ func New(cfg Config) (*Handler, error) {
 		"clock":         clock,
 		"datetime":      func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 		"segments":      splitRemediation,
+		"words":         strings.Fields,
 		"stateLabel":    stateLabel,
+		"sortLabel":     sortLabel,
+		"lower":         strings.ToLower,
 		"jobLabel":      jobLabel,
 		"firstSentence": firstSentence,
 		"list":          func(s ...string) []string { return s },
@@ -139,11 +142,15 @@ type page struct {
 	Refresh int
 	// Poll is the API path the script polls while Refresh > 0.
 	Poll string
+	// Now is when the page was rendered (RFC 3339, the server's clock),
+	// from which the script keeps "… ago" texts true.
+	Now  string
 	Data any
 }
 
 func (h *Handler) render(w http.ResponseWriter, status int, name string, p page) {
 	p.Site = h.cfg.Title
+	p.Now = h.cfg.Now().UTC().Format(time.RFC3339Nano)
 	var buf bytes.Buffer
 	if err := h.tmpl[name].ExecuteTemplate(&buf, "layout", p); err != nil {
 		h.cfg.Logger.Error("dashboard: render", "page", name, "error", err)
@@ -179,6 +186,10 @@ func (h *Handler) apiFailed(w http.ResponseWriter, r *http.Request, what string,
 	var ae *APIError
 	if errors.As(err, &ae) && ae.Status == http.StatusNotFound {
 		h.fail(w, r, http.StatusNotFound, what+" not found", "The control plane does not know this "+strings.ToLower(what)+".")
+		return
+	}
+	if ae != nil && ae.Status == http.StatusBadRequest && ae.Message != "" {
+		h.fail(w, r, http.StatusBadRequest, "Bad request", "The control plane did not accept this request: "+ae.Message+".")
 		return
 	}
 	h.cfg.Logger.Error("dashboard: api call failed", "path", r.URL.Path, "error", err)

@@ -65,10 +65,10 @@ func TestPagesRenderWithMarkers(t *testing.T) {
 			`data-readiness-state="ready"`, `data-readiness-state="not_ready"`, `data-readiness-state="pending"`,
 			`</span> Ready</span>`, `</span> Not ready</span>`, `</span> Pending</span>`,
 			`data-reason-code="sudo_password_required"`, `data-reason-code="runtime_service_inactive"`, // the second reason, in <details>
-			`<details data-more-reasons>`, `data-remediation`, `<code class="cmd" data-command>sudo systemctl enable --now nginx</code>`,
+			`<details data-more-reasons>`, `data-remediation`, cmdHTML("sudo systemctl enable --now nginx"),
 			`data-checked-at="2026-11-25T12:00:00Z"`, `data-transition-at="2026-11-25T12:00:00Z"`, `<time datetime="2026-11-25T12:00:00Z"`,
 			`data-action="recheck"`, `action="/nodes/` + sudoID + `/recheck"`, `data-local`, `<caption>`, `<th scope="col">`,
-			`data-progress="acquiring"`, `<noscript><meta http-equiv="refresh" content="2"></noscript>`, `data-poll="/api/nodes"`,
+			`data-progress="acquiring"`, `<noscript><meta http-equiv="refresh" content="2"></noscript>`, `data-poll="/api/nodes?limit=50&amp;offset=0&amp;sort=state"`, `3 nodes:`, `Showing 1–3 of 3 nodes.`, `data-filters`,
 			`class="skip" href="#main"`,
 		}},
 		{"/sites", []string{`data-site-id="` + siteID + `"`, `href="/sites/` + siteID + `"`, `Blog`, `href="/sites/new"`}},
@@ -126,7 +126,7 @@ func TestSiteCreateRefusedKeepsInputAndCreatesNoJob(t *testing.T) {
 	for _, w := range []string{
 		`data-refusal-code="node_not_ready"`, `sudo-password is not ready`,
 		`data-reason-code="sudo_password_required"`, `data-reason-code="runtime_service_inactive"`, // every reason
-		`<code class="cmd" data-command>echo &#39;pressluft ALL=(ALL) NOPASSWD:ALL&#39; | sudo tee /etc/sudoers.d/pressluft &amp;&amp; sudo visudo -c</code>`,
+		cmdHTML("echo &#39;pressluft ALL=(ALL) NOPASSWD:ALL&#39; | sudo tee /etc/sudoers.d/pressluft &amp;&amp; sudo visudo -c"),
 		`value="My Shop"`, `value="my-shop"`, `value="` + sudoID + `" data-readiness-state="not_ready" data-reason-code="sudo_password_required" selected`,
 		`data-action="recheck"`,
 	} {
@@ -236,4 +236,15 @@ func TestAPIFailureIsGeneric(t *testing.T) {
 	p := get(t, h, "/nodes")
 	require.Equal(t, http.StatusBadGateway, p.status)
 	require.Contains(t, p.body, "internal_error")
+}
+
+// cmdHTML is a copyable command as the pages render it: each word (of
+// already escaped HTML) in a span that does not break, single spaces
+// between them.
+func cmdHTML(escaped string) string {
+	words := strings.Fields(escaped)
+	for i, w := range words {
+		words[i] = `<span class="w">` + w + `</span>`
+	}
+	return `<code class="cmd" data-command>` + strings.Join(words, " ") + `</code>`
 }

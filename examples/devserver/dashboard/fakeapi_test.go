@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 
@@ -69,8 +70,32 @@ func newFakeAPI(readyName string) *fakeAPI {
 		Code: readiness.CodeNodeAcquiring, Prerequisite: readiness.PrereqLifecycle, Message: "The provider is still acquiring this node.",
 		Remediation: "Wait for provider acquisition to finish.", Severity: readiness.SeverityBlocking, Retryable: true,
 	}}}
+	for i, n := range f.nodes { // the real list carries a not-ready node's reasons
+		if rs := f.reports[n.Id].Reasons; n.State != "ready" && len(rs) > 0 {
+			f.nodes[i].Reasons = &rs
+		}
+	}
 	m := http.NewServeMux()
-	m.HandleFunc("GET /api/nodes", func(w http.ResponseWriter, r *http.Request) { f.json(w, 200, f.nodes) })
+	m.HandleFunc("GET /api/nodes", func(w http.ResponseWriter, r *http.Request) {
+		// The fake filters nothing: it answers every node, counted as the
+		// real list counts them.
+		c := map[contracts.ReadinessState]int{}
+		for _, n := range f.nodes {
+			c[n.State]++
+		}
+		w.Header().Set("X-Total-Count", strconv.Itoa(len(f.nodes)))
+		w.Header().Set("X-State-Counts", fmt.Sprintf("ready=%d,not_ready=%d,pending=%d,unknown=%d", c["ready"], c["not_ready"], c["pending"], c["unknown"]))
+		f.json(w, 200, f.nodes)
+	})
+	m.HandleFunc("GET /api/nodes/{id}", func(w http.ResponseWriter, r *http.Request) {
+		for _, n := range f.nodes {
+			if n.Id == r.PathValue("id") {
+				f.json(w, 200, n)
+				return
+			}
+		}
+		f.json(w, 404, contracts.Error{Code: "not_found", Message: "node not found"})
+	})
 	m.HandleFunc("GET /api/nodes/{id}/readiness", func(w http.ResponseWriter, r *http.Request) {
 		f.mu.Lock()
 		rep, ok := f.reports[r.PathValue("id")]

@@ -50,7 +50,9 @@ func (h *Handler) job(w http.ResponseWriter, r *http.Request) {
 	}
 	d.Done = jobDone(d.Job.Status)
 	if d.Job.NodeId != nil {
-		d.NodeName = h.nodeNames(r)[*d.Job.NodeId]
+		if n := h.node(r, *d.Job.NodeId); n != nil {
+			d.NodeName = n.Name
+		}
 	}
 	if d.Job.SiteId != nil {
 		var s contracts.Site

@@ -72,3 +72,28 @@ func TestSplitRemediationRegistry(t *testing.T) {
 		t.Logf("%s: %q", info.Code, commands(segs))
 	}
 }
+
+func TestForNode(t *testing.T) {
+	t.Parallel()
+	unreachable := "Check that sshd listens on the configured port (sudo systemctl status ssh), and that the firewall allows it (sudo ufw allow 22/tcp)."
+	auth := "Add the control plane's public key to ~/.ssh/authorized_keys of the SSH user on the node (mode 600, directory 700)."
+	tests := []struct {
+		name, in string
+		port     int
+		user     string
+		want     string
+	}{
+		{"default port unchanged", unreachable, 22, "pressluft", unreachable},
+		{"the node's port", unreachable, 2222, "pressluft", strings.Replace(unreachable, "22/tcp", "2222/tcp", 1)},
+		{"the node's user", auth, 22, "deploy", strings.Replace(auth, "the SSH user on", "the SSH user deploy on", 1)},
+		{"no user known", auth, 22, "", auth},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if got := forNode(tt.in, tt.port, tt.user); got != tt.want {
+				t.Fatalf("got %q, want %q", got, tt.want)
+			}
+		})
+	}
+}

@@ -3,6 +3,7 @@ package dashboard
 import (
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/pressluft/runtime-readiness/contracts"
@@ -31,8 +32,7 @@ func (h *Handler) create(w http.ResponseWriter, r *http.Request, path string, bo
 		h.apiFailed(w, r, "Site", err)
 		return
 	}
-	nodes, _ := h.listNodes(r, false)
-	jobID, ref, err := h.submitted(res, nodes)
+	jobID, ref, err := h.submitted(r, res)
 	if err != nil {
 		h.apiFailed(w, r, "Site", err)
 		return
@@ -46,7 +46,7 @@ func (h *Handler) create(w http.ResponseWriter, r *http.Request, path string, bo
 
 // submitted reads the API's answer to a create: the accepted job id, or
 // the refusal to show, or an error for anything unexpected.
-func (h *Handler) submitted(res apiResponse, nodes []nodeView) (jobID string, ref *refusal, err error) {
+func (h *Handler) submitted(r *http.Request, res apiResponse) (jobID string, ref *refusal, err error) {
 	switch res.Status {
 	case http.StatusAccepted:
 		var acc contracts.JobAccepted
@@ -57,10 +57,8 @@ func (h *Handler) submitted(res apiResponse, nodes []nodeView) (jobID string, re
 	case http.StatusBadRequest, http.StatusNotFound, http.StatusConflict, http.StatusRequestEntityTooLarge:
 		if nr, ok := res.nodeNotReady(); ok {
 			ref := &refusal{NodeNotReady: true, State: string(nr.Readiness.State), Reasons: reasonViews(nr.Readiness.Reasons)}
-			for i := range nodes {
-				if nodes[i].ID == nr.NodeId {
-					ref.Node = &nodes[i]
-				}
+			if nr.NodeId != "" {
+				ref.Node = h.node(r, nr.NodeId)
 			}
 			if ref.Node == nil {
 				ref.Node = &nodeView{ID: nr.NodeId, Name: nr.NodeId, State: ref.State}
@@ -124,6 +122,9 @@ type siteNewData struct {
 	Form    siteForm
 	Nodes   []nodeView
 	Refusal *refusal
+	// Partial: the fleet is larger than the selector lists, which then
+	// holds ready nodes only (and the node chosen).
+	Partial bool
 }
 
 // siteNew is GET /sites/new; ?name=, ?slug= and ?node= prefill the form
@@ -133,16 +134,56 @@ func (h *Handler) siteNew(w http.ResponseWriter, r *http.Request) {
 	h.siteForm(w, r, http.StatusOK, siteForm{Name: q.Get("name"), Slug: q.Get("slug"), NodeID: q.Get("node")}, nil)
 }
 
+// maxNodeChoices is how many nodes the node selector lists: every node of
+// a fleet up to this size; above it, the ready nodes by name, up to this
+// many, and the node chosen.
+const maxNodeChoices = 200
+
 func (h *Handler) siteForm(w http.ResponseWriter, r *http.Request, status int, f siteForm, ref *refusal) {
-	nodes, err := h.listNodes(r, true)
+	nodes, err := h.nodeChoices(r, f.NodeID)
 	if err != nil {
 		h.apiFailed(w, r, "Nodes", err)
 		return
 	}
-	if f.NodeID == "" {
-		f.NodeID = defaultChoice(nodes)
+	d := siteNewData{Form: f, Nodes: nodes, Refusal: ref, Partial: len(nodes) > 0 && nodes[0].partial}
+	if d.Form.NodeID == "" {
+		d.Form.NodeID = defaultChoice(nodes)
 	}
-	h.render(w, status, "site_new", page{Title: "New site", Nav: "sites", Data: siteNewData{Form: f, Nodes: nodes, Refusal: ref}})
+	h.render(w, status, "site_new", page{Title: "New site", Nav: "sites", Data: d})
+}
+
+// nodeChoices are the node selector's options: a bounded number of API
+// calls and of options whatever the fleet size.
+func (h *Handler) nodeChoices(r *http.Request, chosen string) ([]nodeView, error) {
+	var sums []contracts.NodeSummary
+	if err := h.api.get(r, "/api/nodes?limit="+strconv.Itoa(maxNodeChoices+1), &sums); err != nil {
+		return nil, err
+	}
+	if len(sums) <= maxNodeChoices {
+		out := make([]nodeView, len(sums))
+		for i, s := range sums {
+			out[i] = summaryView(s)
+		}
+		return out, nil
+	}
+	if err := h.api.get(r, "/api/nodes?state=ready&sort=name&limit="+strconv.Itoa(maxNodeChoices), &sums); err != nil {
+		return nil, err
+	}
+	out := make([]nodeView, 0, len(sums)+1)
+	found := chosen == ""
+	for _, s := range sums {
+		out = append(out, summaryView(s))
+		found = found || s.Id == chosen
+	}
+	if !found {
+		if n := h.node(r, chosen); n != nil {
+			out = append([]nodeView{*n}, out...)
+		}
+	}
+	for i := range out {
+		out[i].partial = true
+	}
+	return out, nil
 }
 
 // defaultChoice preselects the local node when it is ready, else the
@@ -221,12 +262,8 @@ func (h *Handler) sitePage(w http.ResponseWriter, r *http.Request, status int, f
 		h.apiFailed(w, r, "Site", err)
 		return
 	}
-	if nodes, err := h.listNodes(r, false); err == nil && d.Site.NodeId != nil {
-		for i := range nodes {
-			if nodes[i].ID == *d.Site.NodeId {
-				d.Node = &nodes[i]
-			}
-		}
+	if d.Site.NodeId != nil {
+		d.Node = h.node(r, *d.Site.NodeId)
 	}
 	if ref != nil && ref.Node == nil {
 		ref.Node = d.Node

@@ -34,6 +34,48 @@
     s.addRange(r);
   }
 
+  // Clock offset: the server's render time minus this browser's clock
+  // when the page arrived, so "… ago" follows the server's clock.
+  var offset = 0;
+  function setOffset(main) {
+    var t = Date.parse(main.getAttribute("data-now") || "");
+    if (!isNaN(t)) offset = t - Date.now();
+  }
+
+  // ago is the server's "… ago" (dashboard.go), from a time in ms.
+  function ago(t) {
+    var s = Math.round((Date.now() + offset - t) / 1000);
+    if (s < 2) return "just now";
+    if (s < 60) return s + "s ago";
+    if (s < 3600) return Math.floor(s / 60) + "m ago";
+    if (s < 48 * 3600) return Math.floor(s / 3600) + "h ago";
+    return Math.floor(s / 86400) + "d ago";
+  }
+
+  // Keep every "… ago" true, whether or not the page still polls.
+  function refreshTimes() {
+    document.querySelectorAll("time[datetime]").forEach(function (el) {
+      var t = Date.parse(el.getAttribute("datetime"));
+      if (!isNaN(t) && /ago$|^just now$/.test(el.textContent.trim())) el.textContent = ago(t);
+    });
+  }
+
+  // Say on the page when updates stop, and since when; clear it when the
+  // control plane answers again.
+  var stoppedSince = null;
+  function setStopped(main, stopped) {
+    var p = main.querySelector("[data-autorefresh]");
+    if (!p) return;
+    if (!stopped) {
+      stoppedSince = null;
+      return;
+    }
+    if (!stoppedSince) stoppedSince = new Date();
+    p.setAttribute("data-stopped", stoppedSince.toISOString());
+    p.textContent = "Updates stopped at " + stoppedSince.toLocaleTimeString() +
+      ": the control plane is not answering, so what this page shows may be out of date. Still trying.";
+  }
+
   // pollValue must match data-poll-value as the server renders it.
   function pollValue(item) {
     if (item.job_type !== undefined) return item.status;
@@ -87,19 +129,31 @@
     setTimeout(function tick() {
       fetch(path, { headers: { Accept: "application/json" }, credentials: "same-origin" })
         .then(function (r) { if (!r.ok) throw new Error("status " + r.status); return r.json(); })
-        .then(function (json) { return changed(main, json) ? reload(main) : main; })
+        .then(function (json) {
+          var was = stoppedSince;
+          setStopped(main, false);
+          return changed(main, json) || was ? reload(main) : main;
+        })
         .then(function (m) {
           main = m;
+          setOffset(main);
+          refreshTimes();
           if (main.getAttribute("data-poll")) setTimeout(tick, secs * 1000);
           else poll(main); // settled: nothing more to poll
         })
-        .catch(function () { setTimeout(tick, secs * 3000); });
+        .catch(function () {
+          setStopped(main, true);
+          setTimeout(tick, secs * 3000);
+        });
     }, secs * 1000);
   }
 
   document.addEventListener("DOMContentLoaded", function () {
     var main = document.getElementById("main");
     addCopyButtons(document);
+    if (main) setOffset(main);
+    refreshTimes();
+    setInterval(refreshTimes, 5000);
     if (main) poll(main);
   });
 })();
