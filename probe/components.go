@@ -230,9 +230,26 @@ func serviceState(out string) readiness.ServiceState {
 	return readiness.ServiceState(out)
 }
 
-// sudoOutcome classifies `sudo -n true` by its exit status and the
-// messages sudo prints (in the C locale the script sets).
-func sudoOutcome(exit int, stderr string) readiness.SudoOutcome {
+// sudoOutcome classifies a failed `sudo -n true` by its exit status and
+// the messages sudo prints (in the C locale the script sets), with what
+// `sudo -n -v` then said. sudo 1.9 answers `-n true` with "a password is
+// required" both for a user who needs one and for a user outside sudoers;
+// only `-n -v` tells the second ("may not run sudo"), and succeeds for a
+// user who may run some commands without a password but not this one.
+func sudoOutcome(exit int, stderr string, vexit int, vstderr string) readiness.SudoOutcome {
+	o := sudoMessage(exit, stderr)
+	if o != readiness.SudoPasswordRequired {
+		return o
+	}
+	switch {
+	case vexit == 0, sudoMessage(vexit, vstderr) == readiness.SudoNotPermitted:
+		return readiness.SudoNotPermitted
+	}
+	return o
+}
+
+// sudoMessage classifies one sudo command by its exit status and stderr.
+func sudoMessage(exit int, stderr string) readiness.SudoOutcome {
 	switch {
 	case exit == 0:
 		return readiness.SudoOK

@@ -5,7 +5,7 @@ PATH=$R/usr/local/sbin:$R/usr/local/bin:$R/usr/sbin:$R/usr/bin:$R/sbin:$R/bin; e
 #
 # Sent on stdin to `exec /bin/sh -s`. A constant: nothing about the node or
 # the request is ever spliced into it. It uses only sh builtins and, at
-# most, sudo, grep (over dpkg's status file; dpkg-query without it) and
+# most, sudo (twice when it refuses), grep (over dpkg's status file; dpkg-query without it) and
 # systemctl (plus a tool's own version flag when no installed package
 # covers it), reads files only under "$R", and runs
 # every command with stdin from /dev/null. All work happens in main, which
@@ -116,12 +116,20 @@ next() {
 	esac
 }
 
-# job_sudo records what `sudo -n true` says.
+# job_sudo records what `sudo -n true` says and, only when it fails, what
+# `sudo -n -v` says: sudo 1.9 tells a user outside sudoers "a password is
+# required" for a command, and "may not run sudo" only when validating.
 job_sudo() {
 	u_err=$("$SUDO" -n true 2>&1 >/dev/null </dev/null)
 	u_x=$?
 	rec sudo.exit "$u_x"
 	rec sudo.stderr "$u_err"
+	if [ "$u_x" -ne 0 ]; then
+		u_err=$("$SUDO" -n -v 2>&1 >/dev/null </dev/null)
+		u_x=$?
+		rec sudo.validate_exit "$u_x"
+		rec sudo.validate_stderr "$u_err"
+	fi
 }
 
 # pick LINE keeps LINE ("installed NAME VERSION") as the package of the

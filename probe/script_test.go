@@ -314,6 +314,13 @@ func TestScript(t *testing.T) {
 	sudoFails := func(msg string) host {
 		return readyHost().exe("usr/bin/sudo", sayErr(msg)+"; exit 1")
 	}
+	// sudoValidates answers `sudo -n -v` with validate (a command that
+	// may exit 0) and `sudo -n true` with "a password is required", as
+	// sudo 1.9 does for a user outside sudoers.
+	sudoValidates := func(validate string) host {
+		return readyHost().exe("usr/bin/sudo", `if [ "$1 $2" = "-n -v" ]; then `+validate+`; fi
+`+sayErr("sudo: a password is required")+"; exit 1")
+	}
 	withoutPHPRedis := func(f *readiness.Facts) {
 		f.PHPExtensions = slices.DeleteFunc(f.PHPExtensions, func(m string) bool { return m == "redis" })
 	}
@@ -328,6 +335,10 @@ func TestScript(t *testing.T) {
 			withFacts(func(f *readiness.Facts) { f.Sudo = readiness.SudoMissing })},
 		{"sudo password required", sudoFails("sudo: a password is required"),
 			withFacts(func(f *readiness.Facts) { f.Sudo = readiness.SudoPasswordRequired })},
+		{"sudo user not in sudoers", sudoValidates(sayErr("Sorry, user deploy may not run sudo on node1.") + "; exit 1"),
+			withFacts(func(f *readiness.Facts) { f.Sudo = readiness.SudoNotPermitted })},
+		{"sudo some commands without a password", sudoValidates("exit 0"),
+			withFacts(func(f *readiness.Facts) { f.Sudo = readiness.SudoNotPermitted })},
 		{"sudo not allowed", sudoFails("Sorry, user deploy is not allowed to execute '/usr/bin/true' as root on node1."),
 			withFacts(func(f *readiness.Facts) { f.Sudo = readiness.SudoNotPermitted })},
 		{"sudo may not run", sudoFails("Sorry, user deploy may not run sudo on node1."),

@@ -128,8 +128,9 @@ const (
 	// SudoPassword asks for a password: `sudo -n` fails with
 	// "sudo: a password is required".
 	SudoPassword
-	// SudoNotPermitted refuses: "Sorry, user U is not allowed to execute
-	// '/usr/bin/true' as root on H."
+	// SudoNotPermitted is a user outside sudoers: like sudo 1.9, `sudo -n
+	// CMD` fails with "sudo: a password is required", and only `sudo -n
+	// -v` says "Sorry, user U may not run sudo on H."
 	SudoNotPermitted
 	// SudoMissing means sudo is not installed (no /usr/bin/sudo).
 	SudoMissing

@@ -67,8 +67,7 @@ func SudoMissingProfile() Profile { return withSudo("sudo-missing", SudoMissing)
 // SudoPasswordProfile is ReadyProfile where sudo asks for a password.
 func SudoPasswordProfile() Profile { return withSudo("sudo-password", SudoPassword) }
 
-// SudoNotPermittedProfile is ReadyProfile where sudoers does not allow the
-// user to run commands as root.
+// SudoNotPermittedProfile is ReadyProfile whose user is not in sudoers.
 func SudoNotPermittedProfile() Profile { return withSudo("sudo-not-permitted", SudoNotPermitted) }
 
 // SudoRequireTTYProfile is ReadyProfile with "Defaults requiretty".

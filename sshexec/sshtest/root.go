@@ -204,33 +204,27 @@ func osRelease(o OS) string {
 	return b.String()
 }
 
-// sudoStub implements p.Sudo with sudo's real messages. The root path is
-// baked in to resolve command paths the way sudo prints them.
+// sudoStub implements p.Sudo with what sudo 1.9.13 prints (seen on real
+// Debian 12 nodes). The root path is baked in to resolve command paths.
 func sudoStub(root string, p Profile, user string) string {
-	var deny string
+	password := `if [ -z "$n" ]; then
+	printf '%s\n' 'sudo: a terminal is required to read the password; either use the -S option to read from standard input or configure an askpass helper' >&2
+fi
+printf '%s\n' 'sudo: a password is required' >&2
+exit 1`
+	var deny, validate string
 	switch p.Sudo {
 	case SudoPassword:
-		deny = `if [ -n "$n" ]; then
-	printf '%s\n' 'sudo: a password is required' >&2
-else
-	printf '%s\n' 'sudo: a terminal is required to read the password; either use the -S option to read from standard input or configure an askpass helper' 'sudo: a password is required' >&2
-fi
-exit 1`
+		deny, validate = password, password
 	case SudoRequireTTY:
 		deny = `printf '%s\n' 'sudo: sorry, you must have a tty to run sudo' >&2
 exit 1`
+		validate = deny
 	case SudoNotPermitted:
-		deny = `case $1 in
-*/*) path=$1 ;;
-*)	path=/usr/bin/$1
-	for d in /usr/local/sbin /usr/local/bin /usr/sbin /usr/bin /sbin /bin; do
-		if [ -x "$ROOT$d/$1" ]; then path=$d/$1; break; fi
-	done ;;
-esac
-shift
-line=$path
-for a in "$@"; do line="$line $a"; done
-printf "Sorry, user %s is not allowed to execute '%s' as %s on %s.\n" "$USR" "$line" "$runas" "$HOST" >&2
+		// Outside sudoers, sudo asks for the password before it checks
+		// the command; only validating says the user may not.
+		deny = password
+		validate = `printf 'Sorry, user %s may not run sudo on %s.\n' "$USR" "$HOST" >&2
 exit 1`
 	default:
 		deny = `if ! p=$(command -v "$1" 2>/dev/null); then
@@ -243,6 +237,7 @@ esac
 # a utility this root has only as a shell builtin (true, printf, ...)
 "$@"
 exit $?`
+		validate = "exit 0"
 	}
 	return fmt.Sprintf(`#!/bin/sh
 # sshtest stub for sudo, policy %s
@@ -250,10 +245,13 @@ ROOT=%s
 USR=%s
 HOST=%s
 n=
+v=
 runas=root
 while [ $# -gt 0 ]; do
 	case $1 in
 	-n|--non-interactive|-S|--stdin) n=1; shift ;;
+	-v|--validate) v=1; shift ;;
+	-nv|-vn) n=1; v=1; shift ;;
 	-u) runas=${2-}; shift; [ $# -gt 0 ] && shift ;;
 	-u*) runas=${1#-u}; shift ;;
 	--) shift; break ;;
@@ -261,12 +259,24 @@ while [ $# -gt 0 ]; do
 	*) break ;;
 	esac
 done
+if [ -n "$v" ]; then
+	if [ $# -ne 0 ]; then
+		printf '%%s\n' 'usage: sudo -v [-n] [-u user]' >&2
+		exit 1
+	fi
+%s
+fi
 if [ $# -eq 0 ]; then
 	printf '%%s\n' 'usage: sudo [-n] [-u user] command [arg ...]' >&2
 	exit 1
 fi
 %s
-`, p.Sudo, q(root), q(user), q(p.hostname()), deny)
+`, p.Sudo, q(root), q(user), q(p.hostname()), indent(validate), deny)
+}
+
+// indent indents every line of s by a tab.
+func indent(s string) string {
+	return "\t" + strings.ReplaceAll(s, "\n", "\n\t")
 }
 
 // systemctlStub answers `systemctl is-active UNIT...` from the profile.

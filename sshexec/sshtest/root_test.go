@@ -254,9 +254,14 @@ func TestSudo(t *testing.T) {
 		{ReadyProfile(), "sudo -n systemctl is-active nginx", "active\n", "", 0},
 		{ReadyProfile(), "sudo -n nosuchtool", "", "sudo: nosuchtool: command not found\n", 1},
 		{SudoPasswordProfile(), "sudo -n true", "", "sudo: a password is required\n", 1},
-		{SudoNotPermittedProfile(), "sudo -n true", "", "Sorry, user pressluft is not allowed to execute '/usr/bin/true' as root on node-1.\n", 1},
-		{SudoNotPermittedProfile(), "sudo -n nginx -v", "", "Sorry, user pressluft is not allowed to execute '/usr/sbin/nginx -v' as root on node-1.\n", 1},
+		// What sudo 1.9.13 printed on the fleet's Debian 12 nodes.
+		{ReadyProfile(), "sudo -n -v", "", "", 0},
+		{SudoPasswordProfile(), "sudo -n -v", "", "sudo: a password is required\n", 1},
+		{SudoNotPermittedProfile(), "sudo -n true", "", "sudo: a password is required\n", 1},
+		{SudoNotPermittedProfile(), "sudo -n nginx -v", "", "sudo: a password is required\n", 1},
+		{SudoNotPermittedProfile(), "sudo -n -v", "", "Sorry, user pressluft may not run sudo on node-1.\n", 1},
 		{SudoRequireTTYProfile(), "sudo -n true", "", "sudo: sorry, you must have a tty to run sudo\n", 1},
+		{SudoRequireTTYProfile(), "sudo -n -v", "", "sudo: sorry, you must have a tty to run sudo\n", 1},
 		{SudoMissingProfile(), "command -v sudo || exit 9", "", "", 9},
 	}
 	for _, tt := range tests {
