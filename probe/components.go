@@ -217,17 +217,24 @@ func parseModules(out string) []string {
 	return mods
 }
 
-// servicePattern is what `systemctl is-active` prints: one state word.
+// servicePattern is what systemd prints for a unit's LoadState or
+// ActiveState: one state word.
 var servicePattern = regexp.MustCompile(`^[a-z][a-z-]{0,31}$`)
 
-// serviceState returns the state word systemctl printed, or "" (not
-// observed) when it printed nothing or something else.
-func serviceState(out string) readiness.ServiceState {
-	out = strings.TrimSpace(out)
-	if !servicePattern.MatchString(out) {
+// serviceState returns a unit's ActiveState when it is loaded, and its
+// LoadState otherwise ("masked", "not-found", "bad-setting", "error"):
+// systemd calls a masked or missing unit inactive, which would send the
+// operator to a start that cannot work. It is "" (not observed) when
+// systemctl printed nothing or something else.
+func serviceState(load, active string) readiness.ServiceState {
+	load, active = strings.TrimSpace(load), strings.TrimSpace(active)
+	if !servicePattern.MatchString(load) || !servicePattern.MatchString(active) {
 		return ""
 	}
-	return readiness.ServiceState(out)
+	if load != "loaded" {
+		return readiness.ServiceState(load)
+	}
+	return readiness.ServiceState(active)
 }
 
 // sudoOutcome classifies a failed `sudo -n true` by its exit status and

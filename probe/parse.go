@@ -70,6 +70,7 @@ var knownKeys = func() map[string]bool {
 		if c.service {
 			keys[c.name+".unit"] = true
 			keys[c.name+".active"] = true
+			keys[c.name+".load"] = true
 		}
 	}
 	return keys
@@ -377,10 +378,14 @@ func (r *report) component(c component, f *readiness.Facts) (readiness.Component
 	if c.name == readiness.ComponentPHPFPM && cf.Unit != phpName {
 		return cf, invalid(r.byKey[unitKey].line, unitKey+" does not match php-fpm.path")
 	}
+	load, err := r.need(c.name + ".load")
+	if err != nil {
+		return cf, err
+	}
 	active, err := r.need(c.name + ".active")
 	if err != nil {
 		return cf, err
 	}
-	cf.Service = serviceState(active)
+	cf.Service = serviceState(load, active)
 	return cf, nil
 }

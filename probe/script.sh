@@ -291,18 +291,29 @@ job_packages() {
 	fi
 }
 
-# unit COMPONENT PATH UNIT records COMPONENT.unit and COMPONENT.active, the
-# next word systemctl printed (in T), when the tool at PATH exists.
+# unit COMPONENT PATH UNIT records COMPONENT.unit, COMPONENT.load and
+# COMPONENT.active, the next unit's LoadState and ActiveState of what
+# `systemctl show` printed (in T), when the tool at PATH exists.
 unit() {
 	if [ -n "$2" ]; then
-		next
+		n_l= n_a=
+		while [ -n "$T" ]; do
+			next
+			case $L in
+			'') break ;;
+			LoadState=*) n_l=${L#LoadState=} ;;
+			ActiveState=*) n_a=${L#ActiveState=} ;;
+			esac
+		done
 		rec "$1.unit" "$3"
-		rec "$1.active" "$L" 1
+		rec "$1.load" "$n_l" 1
+		rec "$1.active" "$n_a" 1
 	fi
 }
 
 # units records the service state of every service found, reading the
-# words `systemctl is-active` printed from T ("" when not run).
+# blocks `systemctl show` printed from T ("" when not run), one per unit in
+# argument order, separated by empty lines.
 units() {
 	unit nginx "$P_NGINX" nginx
 	unit php-fpm "$P_PHP" "php$F_V-fpm"
@@ -311,7 +322,9 @@ units() {
 	unit fail2ban "$P_F2B" fail2ban
 }
 
-# job_systemctl runs one `systemctl is-active` for every service found.
+# job_systemctl runs one `systemctl show` for every service found: its
+# LoadState tells a masked or missing unit, which is-active calls
+# inactive.
 job_systemctl() {
 	set --
 	if [ -n "$P_NGINX" ]; then
@@ -329,7 +342,7 @@ job_systemctl() {
 	if [ -n "$P_F2B" ]; then
 		set -- "$@" fail2ban
 	fi
-	T=$("$SYSTEMCTL" is-active "$@" 2>/dev/null </dev/null)
+	T=$("$SYSTEMCTL" show -p LoadState,ActiveState "$@" 2>/dev/null </dev/null)
 	units
 }
 

@@ -70,6 +70,9 @@ var expectations = func() map[string]want {
 		// The baseline needs fail2ban installed, not running.
 		"fail2ban-inactive": {state: readiness.StateReady, conns: 1, execs: 1},
 		"nginx-failed":      notReady(r(readiness.CodeRuntimeServiceInactive, "nginx")),
+		"redis-masked":      notReady(r(readiness.CodeRuntimeServiceInactive, "redis")),
+		"redis-activating":  notReady(r(readiness.CodeRuntimeServiceInactive, "redis")),
+		"redis-not-found":   notReady(r(readiness.CodeRuntimeServiceInactive, "redis")),
 		"no-php-redis":      notReady(r(readiness.CodeRuntimeExtensionMissing, "php-fpm")),
 		"no-systemd":        notReady(r(readiness.CodeServiceManagerUnavailable)),
 		"debian-12":         notReady(r(readiness.CodeOSUnsupported)),

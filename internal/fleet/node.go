@@ -216,8 +216,15 @@ func waitSystem(ctx context.Context, leader int) (string, error) {
 		out, _ := Exec(ctx, leader, "systemctl", "is-system-running", "--wait")
 		st := strings.TrimSpace(out)
 		switch st {
-		case "running", "degraded":
+		case "running":
 			return st, nil
+		case "degraded":
+			// Say which units failed: a profile's own (nginx-failed) or
+			// boot units that timed out on a loaded machine, which can
+			// leave /run/nologin behind (sshd's PAM then refuses logins).
+			failed, _ := Exec(ctx, leader, "/bin/sh", "-c",
+				"systemctl --failed --no-legend --plain | while read -r u _; do printf '%s ' \"$u\"; done; [ ! -e /run/nologin ] || printf '(/run/nologin present)'")
+			return st + ": failed " + strings.TrimSpace(failed), nil
 		}
 		select {
 		case <-ctx.Done():

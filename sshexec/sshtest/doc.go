@@ -32,8 +32,9 @@
 // #!/bin/sh stubs built from shell builtins only, at the real Ubuntu paths
 // (or a Component's Path):
 //
-//	/usr/bin/sudo            sudo -n CMD per Profile.Sudo, with sudo's real messages
-//	/usr/bin/systemctl       is-active UNIT... (or the "not booted with systemd" error)
+//	/usr/bin/sudo            sudo -n CMD and sudo -n -v per Profile.Sudo, with sudo 1.9's real messages
+//	/usr/bin/systemctl       is-active UNIT..., show [-p PROP,...] UNIT... as systemd 252 prints them
+//	                         (or the "not booted with systemd" error)
 //	/usr/bin/dpkg-query      -W [-f FORMAT] PATTERN... over Profile.Packages (Debian-based OS only)
 //	/usr/sbin/nginx          -v, -V (on stderr)
 //	/usr/sbin/php-fpmX.Y     -v, -m

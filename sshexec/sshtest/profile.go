@@ -113,9 +113,12 @@ type Component struct {
 	// "/usr/local/sbin/nginx" for a source build. Zero means where the
 	// package installs it (/usr/sbin/nginx, /usr/sbin/php-fpmX.Y, ...).
 	Path string
-	// Service is the state `systemctl is-active` prints for the
-	// component's unit. The zero value means the component has no unit
-	// (systemctl then reports the unit as unknown: inactive, exit 4).
+	// Service is the state of the component's unit as readiness
+	// reports it: its ActiveState ("active", "inactive", "failed",
+	// "activating"), or "masked" or "not-found", which are LoadStates
+	// (systemctl is-active prints "inactive" for both, as systemd does,
+	// and systemctl show prints LoadState=masked or not-found). The zero
+	// value means the component has no unit: not-found.
 	Service readiness.ServiceState
 }
 

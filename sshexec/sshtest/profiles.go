@@ -268,7 +268,10 @@ func Profiles() []Profile {
 	for _, c := range []string{readiness.ComponentNginx, readiness.ComponentPHPFPM, readiness.ComponentMariaDB, readiness.ComponentRedis, readiness.ComponentFail2ban} {
 		ps = append(ps, ServiceInactiveProfile(c))
 	}
-	ps = append(ps, ServiceStateProfile(readiness.ComponentNginx, "failed"))
+	ps = append(ps, ServiceStateProfile(readiness.ComponentNginx, "failed"),
+		ServiceStateProfile(readiness.ComponentRedis, "masked"),
+		ServiceStateProfile(readiness.ComponentRedis, "activating"),
+		ServiceStateProfile(readiness.ComponentRedis, "not-found"))
 	ps = append(ps, NoPHPRedisProfile(), NoSystemdProfile(), DebianProfile(), UnpackagedNginxProfile(),
 		NologinProfile(), AuthRejectedProfile(), ExecRefusedProfile())
 	for f := FaultRefuseTCP; f <= FaultExitSignal; f++ {

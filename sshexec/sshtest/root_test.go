@@ -291,8 +291,19 @@ func TestSystemctl(t *testing.T) {
 		{"quiet", ReadyProfile(), "systemctl is-active --quiet mariadb", "", "", 0},
 		{"inactive", ServiceInactiveProfile("mariadb"), "systemctl is-active mariadb", "inactive\n", "", 3},
 		{"failed", ServiceStateProfile("nginx", "failed"), "systemctl is-active nginx", "failed\n", "", 3},
-		{"unknown unit", ReadyProfile(), "systemctl is-active apache2", "inactive\n", "", 4},
-		{"missing component", MissingComponentProfile("redis"), "systemctl is-active redis-server", "inactive\n", "", 4},
+		// What systemd 252 printed on the fleet's Debian 12 nodes.
+		{"unknown unit", ReadyProfile(), "systemctl is-active apache2", "inactive\n", "", 3},
+		{"missing component", MissingComponentProfile("redis"), "systemctl is-active redis-server", "inactive\n", "", 3},
+		{"masked is inactive", ServiceStateProfile("redis", "masked"), "systemctl is-active redis-server", "inactive\n", "", 3},
+		{"one active", ServiceStateProfile("redis", "masked"), "systemctl is-active nginx redis-server", "active\ninactive\n", "", 0},
+		{"show", ServiceStateProfile("redis", "masked"), "systemctl show -p LoadState,ActiveState,SubState,UnitFileState nginx redis-server nosuch",
+			"LoadState=loaded\nActiveState=active\nSubState=running\nUnitFileState=enabled\n\n" +
+				"LoadState=masked\nActiveState=inactive\nSubState=dead\nUnitFileState=masked\n\n" +
+				"LoadState=not-found\nActiveState=inactive\nSubState=dead\nUnitFileState=\n", "", 0},
+		{"show in systemd's order", ServiceStateProfile("nginx", "failed"), "systemctl show -p ActiveState,LoadState nginx",
+			"LoadState=loaded\nActiveState=failed\n", "", 0},
+		{"show activating", ServiceStateProfile("redis", "activating"), "systemctl show -p LoadState,ActiveState,SubState redis-server",
+			"LoadState=loaded\nActiveState=activating\nSubState=auto-restart\n", "", 0},
 		{"no systemd", NoSystemdProfile(), "systemctl is-active nginx", "",
 			"System has not been booted with systemd as init system (PID 1). Can't operate.\nFailed to connect to bus: Host is down\n", 1},
 	}
