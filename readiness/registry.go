@@ -158,7 +158,7 @@ var registry = []CodeInfo{
 		Code: CodeRuntimeServiceInactive, Prerequisite: PrereqRuntime, State: StateNotReady,
 		Severity: SeverityBlocking, Retryable: true,
 		Message:     "A required service is not running.",
-		Remediation: "Start and enable the service (sudo systemctl enable --now UNIT) and check its log (sudo journalctl -u UNIT) if it does not stay up.",
+		Remediation: "Start and enable the service (sudo systemctl enable --now UNIT; a masked unit needs sudo systemctl unmask UNIT first) and check its log (sudo journalctl -u UNIT) if it does not stay up.",
 	},
 	{
 		Code: CodeNodeConfigInvalid, Prerequisite: PrereqAddress, State: StateNotReady,
