@@ -67,8 +67,8 @@ var expectations = func() map[string]want {
 		"old-versions": notReady(
 			r(readiness.CodeRuntimeVersionUnsupported, "mariadb"), r(readiness.CodeRuntimeVersionUnsupported, "nginx"),
 			r(readiness.CodeRuntimeVersionUnsupported, "php-fpm"), r(readiness.CodeRuntimeVersionUnsupported, "redis")),
-		// The baseline needs fail2ban installed, not running.
-		"fail2ban-inactive": {state: readiness.StateReady, conns: 1, execs: 1},
+		// The baseline needs fail2ban running, not only installed.
+		"fail2ban-inactive": notReady(r(readiness.CodeRuntimeServiceInactive, "fail2ban")),
 		"nginx-failed":      notReady(r(readiness.CodeRuntimeServiceInactive, "nginx")),
 		"redis-masked":      notReady(r(readiness.CodeRuntimeServiceInactive, "redis")),
 		"redis-activating":  notReady(r(readiness.CodeRuntimeServiceInactive, "redis")),

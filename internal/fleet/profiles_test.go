@@ -36,9 +36,8 @@ var profileCases = []struct {
 	{"php-fpm-stopped", "systemctl is-active php8.2-fpm", "inactive", readiness.CodeRuntimeServiceInactive, readiness.ComponentPHPFPM},
 	{"mariadb-stopped", "systemctl is-active mariadb", "inactive", readiness.CodeRuntimeServiceInactive, readiness.ComponentMariaDB},
 	{"redis-stopped", "systemctl is-active redis-server", "inactive", readiness.CodeRuntimeServiceInactive, readiness.ComponentRedis},
-	// The baseline policy requires fail2ban installed, not running: the
-	// node is admitted, and its inventory must still say inactive.
-	{"fail2ban-stopped", "systemctl is-active fail2ban", "inactive", "", ""},
+	// The baseline policy requires fail2ban running, not only installed.
+	{"fail2ban-stopped", "systemctl is-active fail2ban", "inactive", readiness.CodeRuntimeServiceInactive, readiness.ComponentFail2ban},
 	{"nginx-failed", "systemctl is-active nginx", "failed", readiness.CodeRuntimeServiceInactive, readiness.ComponentNginx},
 	{"redis-masked", "systemctl is-enabled redis-server", "masked", readiness.CodeRuntimeServiceInactive, readiness.ComponentRedis},
 	{"redis-activating", "systemctl show -p ActiveState,SubState redis-server", "ActiveState=activating\nSubState=auto-restart", readiness.CodeRuntimeServiceInactive, readiness.ComponentRedis},
