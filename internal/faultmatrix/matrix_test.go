@@ -77,11 +77,14 @@ var expectations = func() map[string]want {
 		"no-systemd":        notReady(r(readiness.CodeServiceManagerUnavailable)),
 		"debian-12":         notReady(r(readiness.CodeOSUnsupported)),
 		"nologin":           notReady(r(readiness.CodeSSHExecRejected)),
-		"exec-refused":      notReady(r(readiness.CodeSSHExecRejected)),
-		"auth-rejected":     {state: readiness.StateNotReady, reasons: []reason{r(readiness.CodeSSHAuthFailed)}, conns: 1},
-		"refuse-tcp":        {state: readiness.StateNotReady, reasons: []reason{r(readiness.CodeSSHUnreachable)}},
-		"silent":            {state: readiness.StateNotReady, reasons: []reason{r(readiness.CodeSSHHandshakeFailed)}, conns: 1},
-		"garbage-banner":    {state: readiness.StateNotReady, reasons: []reason{r(readiness.CodeSSHHandshakeFailed)}, conns: 1},
+		// What the fleet's noisy-bashrc node gives: the greeting comes
+		// before the report's header.
+		"noisy-bashrc":   notReady(r(readiness.CodeProbeOutputInvalid)),
+		"exec-refused":   notReady(r(readiness.CodeSSHExecRejected)),
+		"auth-rejected":  {state: readiness.StateNotReady, reasons: []reason{r(readiness.CodeSSHAuthFailed)}, conns: 1},
+		"refuse-tcp":     {state: readiness.StateNotReady, reasons: []reason{r(readiness.CodeSSHUnreachable)}},
+		"silent":         {state: readiness.StateNotReady, reasons: []reason{r(readiness.CodeSSHHandshakeFailed)}, conns: 1},
+		"garbage-banner": {state: readiness.StateNotReady, reasons: []reason{r(readiness.CodeSSHHandshakeFailed)}, conns: 1},
 		// The fault delays the banner past the matrix's handshake budget.
 		"slow-handshake":  {state: readiness.StateNotReady, reasons: []reason{r(readiness.CodeSSHHandshakeFailed)}, conns: 1},
 		"hang-after-exec": notReady(r(readiness.CodeProbeTimeout)),

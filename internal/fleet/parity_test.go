@@ -65,6 +65,8 @@ func fakeFor(profile string) (p sshtest.Profile, ok bool) {
 		delete(p.Components, readiness.ComponentUnzip)
 	case "nologin":
 		p.Shell = sshtest.ShellNologin
+	case "noisy-bashrc":
+		p.ShellStartupOutput = "Welcome to noisy-bashrc!\n"
 	default:
 		return p, false
 	}

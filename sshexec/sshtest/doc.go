@@ -19,7 +19,8 @@
 // passwordless sudo and nothing else (no os-release, no systemd, no
 // components). ReadyProfile and the other constructors return fresh,
 // realistic values (Ubuntu 24.04 with the full stack, each sudo failure,
-// a missing, old or inactive component, Debian 12, nologin, ...);
+// a missing, old, stopped, failed, masked or unit-less component, Debian
+// 12, nologin, a ~/.bashrc that prints, ...);
 // Profiles lists them all by name for table tests and CLIs.
 //
 // For each profile the node writes, under a directory that its commands
@@ -65,7 +66,9 @@
 // peer, a non-SSH banner, a slow handshake, an exec that never answers,
 // a connection dropped mid-output, a flood of output, an exit without
 // status, or an exit by signal. AuthRejected, Shell (ShellNologin) and
-// ExecRefused simulate the authentication and exec failures. Each Fault
+// ExecRefused simulate the authentication and exec failures, and
+// ShellStartupOutput a shell startup file that prints before every
+// command (the report's header is then not its first line). Each Fault
 // constant documents what the client sees.
 //
 // # Host certificates

@@ -60,6 +60,11 @@ type Profile struct {
 	AuthorizedKeys []ssh.PublicKey
 	// Shell is the simulated login shell. The zero value is ShellSh.
 	Shell Shell
+	// ShellStartupOutput is what the login shell's startup files print
+	// on stdout before every command, like a ~/.bashrc that echoes before
+	// its interactive check (sshd's bash reads ~/.bashrc for commands
+	// too). Zero prints nothing.
+	ShellStartupOutput string
 	// ExecRefused makes the node refuse exec and shell requests at the
 	// protocol level (the client sees the request fail). False accepts
 	// them.

@@ -226,6 +226,16 @@ func NologinProfile() Profile {
 	return p
 }
 
+// NoisyBashrcProfile is ReadyProfile whose user's ~/.bashrc prints a
+// greeting before its interactive check, as the fleet's noisy-bashrc node
+// does: every command's output starts with it.
+func NoisyBashrcProfile() Profile {
+	p := ReadyProfile()
+	p.ShellStartupOutput = "Welcome to node-1!\n"
+	p.Name = "noisy-bashrc"
+	return p
+}
+
 // AuthRejectedProfile is ReadyProfile that rejects every public key.
 func AuthRejectedProfile() Profile {
 	p := ReadyProfile()
@@ -273,7 +283,7 @@ func Profiles() []Profile {
 		ServiceStateProfile(readiness.ComponentRedis, "activating"),
 		ServiceStateProfile(readiness.ComponentRedis, "not-found"))
 	ps = append(ps, NoPHPRedisProfile(), NoSystemdProfile(), DebianProfile(), UnpackagedNginxProfile(),
-		NologinProfile(), AuthRejectedProfile(), ExecRefusedProfile())
+		NologinProfile(), NoisyBashrcProfile(), AuthRejectedProfile(), ExecRefusedProfile())
 	for f := FaultRefuseTCP; f <= FaultExitSignal; f++ {
 		ps = append(ps, FaultProfile(f))
 	}
