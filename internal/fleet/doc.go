@@ -56,7 +56,12 @@
 //	systemd-nspawn -D ROOT -b --register=no --keep-unit --network-namespace-path=/run/netns/plf-N --capability=CAP_NET_ADMIN
 //
 // (without --register=no --keep-unit nspawn needs a system bus on the
-// host), and are up when `systemctl is-system-running --wait`, run in the
+// host), each started in a cgroup of its own, pressluft-fleet/plf-N at the
+// root of each cgroup hierarchy (with --keep-unit nspawn splits the cgroup
+// it starts in into supervisor and payload, so nodes started in one cgroup
+// shared one tree: units failed at boot with 219/CGROUP, halts stalled, and
+// a node whose systemd-user-sessions failed kept /run/nologin and refused
+// logins); Down removes them. Nodes are up when `systemctl is-system-running --wait`, run in the
 // node through nsenter, says running or degraded and sshd accepts TCP
 // connections. Exec runs a command inside a node the same way, for tests
 // that read a node's real state or its journal.
