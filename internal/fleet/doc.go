@@ -74,8 +74,10 @@
 // systemd running and ssh.service active) in about 1.5-3 s; twelve booted
 // at once took 7-15 s each (13-16 s for the whole Up) and added about
 // 1.2-1.3 GiB to the machine's memory in use; eighteen took about 21 s
-// and added about 1.7 GiB (roughly 100 MiB a node).
-// Down takes a few seconds, up to about 20 s when a node's halt stalls.
+// and added about 1.7 GiB (roughly 100 MiB a node); twenty, each in its
+// own cgroup, took 24-27 s and added about 2.1 GiB on a loaded machine.
+// Down takes about 10 s for twenty nodes; a node whose halt stalls (seen
+// before nodes had cgroups of their own) adds up to 20 s.
 //
 // # Tests
 //
