@@ -139,6 +139,13 @@ func TestProfiles(t *testing.T) {
 		}
 		testOneConnection(t, n)
 	})
+	t.Run("sudo-validates-only-on-failure", func(t *testing.T) {
+		n, ok := f.Node("not-in-sudoers")
+		if !ok {
+			t.Fatal("no not-in-sudoers node")
+		}
+		testSudoValidates(t, n)
+	})
 	t.Run("fake-parity", func(t *testing.T) { testFakeParity(t, f) })
 	t.Run("client-side", func(t *testing.T) { testClientSide(t, f) })
 }
