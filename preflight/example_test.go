@@ -72,7 +72,7 @@ func Example() {
 	// Output:
 	// audit: site_create on web-1 admit=false would_refuse=true
 	// not_ready: sudo_password_required
-	// Allow passwordless sudo for the SSH user: echo 'pressluft ALL=(ALL) NOPASSWD:ALL' | sudo tee /etc/sudoers.d/pressluft && sudo chmod 440 /etc/sudoers.d/pressluft && sudo visudo -c. The same line fixes a user who is not in sudoers at all, which sudo reports the same way.
+	// Allow passwordless sudo for the SSH user: echo 'pressluft ALL=(ALL) NOPASSWD:ALL' | sudo tee /etc/sudoers.d/pressluft && sudo chmod 440 /etc/sudoers.d/pressluft && sudo visudo -c.
 	// audit: env_create on web-1 admit=false would_refuse=true
 	// cached: true probes: 1
 	// audit: site_create on web-2 admit=false would_refuse=true

@@ -217,22 +217,46 @@ func parseModules(out string) []string {
 	return mods
 }
 
-// servicePattern is what `systemctl is-active` prints: one state word.
+// servicePattern is what systemd prints for a unit's LoadState or
+// ActiveState: one state word.
 var servicePattern = regexp.MustCompile(`^[a-z][a-z-]{0,31}$`)
 
-// serviceState returns the state word systemctl printed, or "" (not
-// observed) when it printed nothing or something else.
-func serviceState(out string) readiness.ServiceState {
-	out = strings.TrimSpace(out)
-	if !servicePattern.MatchString(out) {
+// serviceState returns a unit's ActiveState when it is loaded, and its
+// LoadState otherwise ("masked", "not-found", "bad-setting", "error"):
+// systemd calls a masked or missing unit inactive, which would send the
+// operator to a start that cannot work. It is "" (not observed) when
+// systemctl printed nothing or something else.
+func serviceState(load, active string) readiness.ServiceState {
+	load, active = strings.TrimSpace(load), strings.TrimSpace(active)
+	if !servicePattern.MatchString(load) || !servicePattern.MatchString(active) {
 		return ""
 	}
-	return readiness.ServiceState(out)
+	if load != "loaded" {
+		return readiness.ServiceState(load)
+	}
+	return readiness.ServiceState(active)
 }
 
-// sudoOutcome classifies `sudo -n true` by its exit status and the
-// messages sudo prints (in the C locale the script sets).
-func sudoOutcome(exit int, stderr string) readiness.SudoOutcome {
+// sudoOutcome classifies a failed `sudo -n true` by its exit status and
+// the messages sudo prints (in the C locale the script sets), with what
+// `sudo -n -v` then said. sudo 1.9 answers `-n true` with "a password is
+// required" both for a user who needs one and for a user outside sudoers;
+// only `-n -v` tells the second ("may not run sudo"), and succeeds for a
+// user who may run some commands without a password but not this one.
+func sudoOutcome(exit int, stderr string, vexit int, vstderr string) readiness.SudoOutcome {
+	o := sudoMessage(exit, stderr)
+	if o != readiness.SudoPasswordRequired {
+		return o
+	}
+	switch {
+	case vexit == 0, sudoMessage(vexit, vstderr) == readiness.SudoNotPermitted:
+		return readiness.SudoNotPermitted
+	}
+	return o
+}
+
+// sudoMessage classifies one sudo command by its exit status and stderr.
+func sudoMessage(exit int, stderr string) readiness.SudoOutcome {
 	switch {
 	case exit == 0:
 		return readiness.SudoOK

@@ -26,7 +26,11 @@
 // starts three commands, concurrently, so its wall time is the slowest of
 // them rather than their sum:
 //
-//   - `sudo -n true` (exit status, stderr), when sudo is found.
+//   - `sudo -n true` (exit status, stderr), when sudo is found; only when
+//     it fails, `sudo -n -v` after it, in the same job: sudo 1.9 answers
+//     `-n true` with "a password is required" both for a user who needs
+//     a password and for one outside sudoers, and only `-n -v` tells the
+//     second ("may not run sudo").
 //   - one `grep -A15 -E '^Package: (NAME|...)$' /var/lib/dpkg/status` for
 //     the Debian packages of every tool found (nginx nginx-core nginx-full
 //     nginx-light nginx-extras, phpX.Y-fpm, mariadb-server-core*
@@ -41,9 +45,11 @@
 //     packages instead, when dpkg-query is found. Either way the first
 //     installed package of a component, in the database's (name) order,
 //     is the one reported.
-//   - one `systemctl is-active` for the units of every service found
-//     (nginx, phpX.Y-fpm, mariadb, redis-server, fail2ban), when
-//     /run/systemd/system exists and systemctl is found.
+//   - one `systemctl show -p LoadState,ActiveState` for the units of
+//     every service found (nginx, phpX.Y-fpm, mariadb, redis-server,
+//     fail2ban), when /run/systemd/system exists and systemctl is found.
+//     `systemctl is-active` would be cheaper (about 1 ms against 2 ms on
+//     a fleet node) but prints "inactive" for a masked or missing unit.
 //
 // Everything else is sh builtins: ID and VERSION_ID from /etc/os-release
 // (or /usr/lib/os-release, one pair of quotes removed), whether
@@ -85,6 +91,8 @@
 //	systemd                  always; "yes" or "no"
 //	sudo.path                always; absolute path, or empty: no sudo
 //	sudo.exit, sudo.stderr   when sudo.path is set; exit status 0-255, text
+//	sudo.validate_exit,      when sudo.exit is not 0: the same of
+//	sudo.validate_stderr     `sudo -n -v`
 //	C.path                   always, for each component C; empty: missing
 //	C.package                when C.path is set and an installed package
 //	                         covers it: "installed NAME VERSION", the
@@ -97,10 +105,10 @@
 //	                         exists; the ini file names, one per line
 //	php-fpm.modules          when php-fpm.path is set and there is no
 //	                         conf.d; `php-fpm -m` stdout
-//	C.unit, C.active         when C.path is set, systemd is yes and C is a
-//	                         service; the unit checked and what systemctl
-//	                         is-active printed for it (empty without
-//	                         systemctl)
+//	C.unit, C.load, C.active when C.path is set, systemd is yes and C is a
+//	                         service; the unit checked and the LoadState
+//	                         and ActiveState systemctl show printed for
+//	                         it (empty without systemctl)
 //
 // Records may come in any order, each at most once. The trailer's count
 // lets truncation be told from a short report, and the header must be the
@@ -128,9 +136,14 @@
 // installed package of its component (php-fpm's of the same branch) with a
 // valid Debian version, or the output is invalid. sudo's verdict comes
 // from its exit status and its C-locale messages: "a password is
-// required" (also what a user outside sudoers gets with -n), "is not
-// allowed to execute" or "may not run sudo", "must have a tty"; any other
-// failure is SudoFailed (sudo_failed: said, not guessed). PHP extensions
+// required" is SudoPasswordRequired unless `sudo -n -v` then said "may
+// not run sudo" (a user outside sudoers) or succeeded (a user who may run
+// some commands without a password, not every one): both are
+// SudoNotPermitted, as are "is not allowed to execute" and "may not run
+// sudo" from `sudo -n true`; "must have a tty" is SudoTTYRequired; any
+// other failure is SudoFailed (sudo_failed: said, not guessed). A unit's Service is
+// its ActiveState when its LoadState is "loaded", and its LoadState
+// otherwise ("masked", "not-found", ...). PHP extensions
 // are the names of the conf.d ini files without priority and suffix
 // ("20-redis.ini" is redis), or the module names under [PHP Modules] and
 // [Zend Modules]; lowercased, sorted, de-duplicated.

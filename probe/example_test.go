@@ -29,15 +29,21 @@ unzip.path /usr/bin/unzip
 curl.path /usr/bin/curl
 php-fpm.conf_d 10-mysqlnd.ini\n10-opcache.ini\n20-mysqli.ini\n20-redis.ini
 nginx.unit nginx
+nginx.load loaded
 nginx.active active
 php-fpm.unit php8.3-fpm
+php-fpm.load loaded
 php-fpm.active active
 mariadb.unit mariadb
+mariadb.load loaded
 mariadb.active failed
 fail2ban.unit fail2ban
+fail2ban.load loaded
 fail2ban.active active
 sudo.exit 1
 sudo.stderr sudo: a password is required
+sudo.validate_exit 1
+sudo.validate_stderr sudo: a password is required
 php-fpm.package installed php8.3-fpm 8.3.6-0ubuntu0.24.04.5
 mariadb.package installed mariadb-server-core 1:10.11.8-0ubuntu0.24.04.1
 fail2ban.package installed fail2ban 1.0.2-3ubuntu0.1
@@ -45,7 +51,7 @@ rsync.package installed rsync 3.2.7-1ubuntu1
 unzip.package installed unzip 6.0-28ubuntu4
 curl.package installed curl 8.5.0-2ubuntu10.6
 nginx.version nginx version: nginx/1.27.3
-end 31
+end 37
 `
 
 func ExampleParse() {

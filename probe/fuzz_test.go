@@ -15,9 +15,9 @@ import (
 // Seeds are below and in testdata/fuzz/FuzzParse.
 func FuzzParse(f *testing.F) {
 	f.Add([]byte(render(readyRecords())))
-	f.Add([]byte(render(edit("systemd no", "nginx.unit", "nginx.active", "php-fpm.unit", "php-fpm.active",
-		"mariadb.unit", "mariadb.active", "redis.unit", "redis.active", "fail2ban.unit", "fail2ban.active"))))
-	f.Add([]byte(render(edit("sudo.path ", "sudo.exit", "sudo.stderr", "redis.path ", "redis.package", "redis.unit", "redis.active"))))
+	f.Add([]byte(render(edit("systemd no", "nginx.unit", "nginx.load", "nginx.active", "php-fpm.unit", "php-fpm.load", "php-fpm.active",
+		"mariadb.unit", "mariadb.load", "mariadb.active", "redis.unit", "redis.load", "redis.active", "fail2ban.unit", "fail2ban.load", "fail2ban.active"))))
+	f.Add([]byte(render(edit("sudo.path ", "sudo.exit", "sudo.stderr", "redis.path ", "redis.package", "redis.unit", "redis.load", "redis.active"))))
 	f.Add([]byte(render(edit("nginx.package", `nginx.version a\\b\nc`, `os.id "x"`))))
 	f.Add([]byte(render(edit("php-fpm.conf_d", `php-fpm.modules [PHP Modules]\nredis`, "wp-cli.package installed wp-cli 2.10.0-1"))))
 	f.Add([]byte(render(edit("mariadb.package installed mariadb-server-core-10.6 1:10.6.18-0ubuntu0.22.04.1"))))

@@ -57,6 +57,7 @@ var knownKeys = func() map[string]bool {
 	keys := map[string]bool{
 		"os.id": true, "os.version_id": true, "systemd": true,
 		"sudo.path": true, "sudo.exit": true, "sudo.stderr": true,
+		"sudo.validate_exit": true, "sudo.validate_stderr": true,
 		readiness.ComponentPHPFPM + ".conf_d":  true,
 		readiness.ComponentPHPFPM + ".modules": true,
 	}
@@ -69,6 +70,7 @@ var knownKeys = func() map[string]bool {
 		if c.service {
 			keys[c.name+".unit"] = true
 			keys[c.name+".active"] = true
+			keys[c.name+".load"] = true
 		}
 	}
 	return keys
@@ -287,19 +289,32 @@ func (r *report) sudo() (readiness.SudoOutcome, error) {
 	if err != nil || p == "" {
 		return readiness.SudoMissing, err
 	}
-	x, err := r.need("sudo.exit")
+	exit, stderr, err := r.sudoRun("sudo.exit", "sudo.stderr")
 	if err != nil {
 		return "", err
+	}
+	if exit == 0 {
+		return readiness.SudoOK, nil
+	}
+	vexit, vstderr, err := r.sudoRun("sudo.validate_exit", "sudo.validate_stderr")
+	if err != nil {
+		return "", err
+	}
+	return sudoOutcome(exit, stderr, vexit, vstderr), nil
+}
+
+// sudoRun returns the exit status and stderr of one sudo command.
+func (r *report) sudoRun(exitKey, stderrKey string) (int, string, error) {
+	x, err := r.need(exitKey)
+	if err != nil {
+		return 0, "", err
 	}
 	exit, cerr := strconv.Atoi(x)
 	if cerr != nil || !isCount([]byte(x)) || exit > 255 {
-		return "", invalid(r.byKey["sudo.exit"].line, "sudo.exit is not an exit status")
+		return 0, "", invalid(r.byKey[exitKey].line, exitKey+" is not an exit status")
 	}
-	stderr, err := r.need("sudo.stderr")
-	if err != nil {
-		return "", err
-	}
-	return sudoOutcome(exit, stderr), nil
+	stderr, err := r.need(stderrKey)
+	return exit, stderr, err
 }
 
 func (r *report) component(c component, f *readiness.Facts) (readiness.ComponentFacts, error) {
@@ -363,10 +378,14 @@ func (r *report) component(c component, f *readiness.Facts) (readiness.Component
 	if c.name == readiness.ComponentPHPFPM && cf.Unit != phpName {
 		return cf, invalid(r.byKey[unitKey].line, unitKey+" does not match php-fpm.path")
 	}
+	load, err := r.need(c.name + ".load")
+	if err != nil {
+		return cf, err
+	}
 	active, err := r.need(c.name + ".active")
 	if err != nil {
 		return cf, err
 	}
-	cf.Service = serviceState(active)
+	cf.Service = serviceState(load, active)
 	return cf, nil
 }

@@ -49,6 +49,11 @@ func readyRecords() []string {
 		"unzip.package installed unzip 6.0-28ubuntu4",
 		"curl.path /usr/bin/curl",
 		"curl.package installed curl 8.5.0-2ubuntu10.6",
+		"nginx.load loaded",
+		"php-fpm.load loaded",
+		"mariadb.load loaded",
+		"redis.load loaded",
+		"fail2ban.load loaded",
 	}
 }
 
@@ -140,29 +145,41 @@ func TestParseValid(t *testing.T) {
 			}
 			return render(r)
 		}(), readyFacts()},
-		{"sudo password required", render(edit("sudo.exit 1", "sudo.stderr sudo: a password is required")),
+		// What sudo 1.9.13 printed on real Debian 12 nodes (internal/fleet).
+		{"sudo password required", render(edit("sudo.exit 1", "sudo.stderr sudo: a password is required",
+			"sudo.validate_exit 1", "sudo.validate_stderr sudo: a password is required")),
 			changed(func(f *readiness.Facts) { f.Sudo = readiness.SudoPasswordRequired })},
-		{"sudo not allowed", render(edit("sudo.exit 1", "sudo.stderr Sorry, user deploy is not allowed to execute '/usr/bin/true' as root on node1.")),
+		{"sudo user not in sudoers", render(edit("sudo.exit 1", "sudo.stderr sudo: a password is required",
+			"sudo.validate_exit 1", "sudo.validate_stderr Sorry, user deploy may not run sudo on node1.")),
 			changed(func(f *readiness.Facts) { f.Sudo = readiness.SudoNotPermitted })},
-		{"sudo may not run", render(edit("sudo.exit 1", "sudo.stderr Sorry, user deploy may not run sudo on node1.")),
+		{"sudo some commands without a password, not this one", render(edit("sudo.exit 1", "sudo.stderr sudo: a password is required",
+			"sudo.validate_exit 0", "sudo.validate_stderr ")),
 			changed(func(f *readiness.Facts) { f.Sudo = readiness.SudoNotPermitted })},
-		{"sudo tty", render(edit("sudo.exit 1", "sudo.stderr sudo: sorry, you must have a tty to run sudo")),
+		{"sudo not allowed", render(edit("sudo.exit 1", "sudo.stderr Sorry, user deploy is not allowed to execute '/usr/bin/true' as root on node1.",
+			"sudo.validate_exit 1", "sudo.validate_stderr sudo: a password is required")),
+			changed(func(f *readiness.Facts) { f.Sudo = readiness.SudoNotPermitted })},
+		{"sudo may not run", render(edit("sudo.exit 1", "sudo.stderr Sorry, user deploy may not run sudo on node1.",
+			"sudo.validate_exit 1", "sudo.validate_stderr Sorry, user deploy may not run sudo on node1.")),
+			changed(func(f *readiness.Facts) { f.Sudo = readiness.SudoNotPermitted })},
+		{"sudo tty", render(edit("sudo.exit 1", "sudo.stderr sudo: sorry, you must have a tty to run sudo",
+			"sudo.validate_exit 1", "sudo.validate_stderr sudo: sorry, you must have a tty to run sudo")),
 			changed(func(f *readiness.Facts) { f.Sudo = readiness.SudoTTYRequired })},
-		{"sudo unknown failure", render(edit("sudo.exit 1", `sudo.stderr sudo: /etc/sudoers is world writable\nsudo: no valid sudoers sources found, quitting`)),
+		{"sudo unknown failure", render(edit("sudo.exit 1", `sudo.stderr sudo: /etc/sudoers is world writable\nsudo: no valid sudoers sources found, quitting`,
+			"sudo.validate_exit 1", `sudo.validate_stderr sudo: /etc/sudoers is world writable`)),
 			changed(func(f *readiness.Facts) { f.Sudo = readiness.SudoFailed })},
 		{"sudo ok with a warning", render(edit("sudo.stderr sudo: unable to resolve host node1: Name or service not known")),
 			readyFacts()},
 		{"sudo missing", render(edit("sudo.path ", "sudo.exit", "sudo.stderr")),
 			changed(func(f *readiness.Facts) { f.Sudo = readiness.SudoMissing })},
-		{"redis missing", render(edit("redis.path ", "redis.package", "redis.unit", "redis.active")),
+		{"redis missing", render(edit("redis.path ", "redis.package", "redis.unit", "redis.load", "redis.active")),
 			changed(func(f *readiness.Facts) { f.Components[readiness.ComponentRedis] = readiness.ComponentFacts{} })},
-		{"php-fpm missing", render(edit("php-fpm.path ", "php-fpm.package", "php-fpm.conf_d", "php-fpm.unit", "php-fpm.active")),
+		{"php-fpm missing", render(edit("php-fpm.path ", "php-fpm.package", "php-fpm.conf_d", "php-fpm.unit", "php-fpm.load", "php-fpm.active")),
 			changed(func(f *readiness.Facts) {
 				f.Components[readiness.ComponentPHPFPM] = readiness.ComponentFacts{}
 				f.PHPExtensions = nil
 			})},
-		{"no systemd", render(edit("systemd no", "nginx.unit", "nginx.active", "php-fpm.unit", "php-fpm.active",
-			"mariadb.unit", "mariadb.active", "redis.unit", "redis.active", "fail2ban.unit", "fail2ban.active")),
+		{"no systemd", render(edit("systemd no", "nginx.unit", "nginx.load", "nginx.active", "php-fpm.unit", "php-fpm.load", "php-fpm.active",
+			"mariadb.unit", "mariadb.load", "mariadb.active", "redis.unit", "redis.load", "redis.active", "fail2ban.unit", "fail2ban.load", "fail2ban.active")),
 			changed(func(f *readiness.Facts) {
 				f.Systemd = false
 				for k, c := range f.Components {
@@ -175,6 +192,17 @@ func TestParseValid(t *testing.T) {
 				for k, s := range map[string]readiness.ServiceState{
 					readiness.ComponentNginx: "failed", readiness.ComponentRedis: "inactive",
 					readiness.ComponentMariaDB: "", readiness.ComponentFail2ban: "",
+				} {
+					setComponent(f, k, func(c *readiness.ComponentFacts) { c.Service = s })
+				}
+			})},
+		// What systemd 252 printed on the fleet's Debian 12 nodes.
+		{"units not loaded", render(edit("redis.load masked", "redis.active inactive", "nginx.load not-found", "nginx.active inactive",
+			"php-fpm.active activating", "mariadb.load ", "mariadb.active inactive")),
+			changed(func(f *readiness.Facts) {
+				for k, s := range map[string]readiness.ServiceState{
+					readiness.ComponentRedis: "masked", readiness.ComponentNginx: "not-found",
+					readiness.ComponentPHPFPM: "activating", readiness.ComponentMariaDB: "",
 				} {
 					setComponent(f, k, func(c *readiness.ComponentFacts) { c.Service = s })
 				}
@@ -286,17 +314,17 @@ func TestParseInvalid(t *testing.T) {
 		{"CRLF", strings.ReplaceAll(ready, "\n", "\r\n"), "probe: output invalid: line 1: unsupported script version"},
 		{"version 1", strings.Replace(ready, header, "pressluft-probe 1", 1), "probe: output invalid: line 1: unsupported script version"},
 		{"other version", strings.Replace(ready, header, "pressluft-probe 3", 1), "probe: output invalid: line 1: unsupported script version"},
-		{"unknown key", render(edit("nginx.flavour plain")), "probe: output invalid: line 36: unknown record key"},
-		{"wp-cli is never run", render(edit("wp-cli.version WP-CLI 2.10.0")), "probe: output invalid: line 36: unknown record key"},
+		{"unknown key", render(edit("nginx.flavour plain")), "probe: output invalid: line 41: unknown record key"},
+		{"wp-cli is never run", render(edit("wp-cli.version WP-CLI 2.10.0")), "probe: output invalid: line 41: unknown record key"},
 		{"key without value", render(edit("systemd")) + "", "probe: output invalid: missing record systemd"},
 		{"no space", strings.Replace(ready, "systemd yes", "systemd", 1), "probe: output invalid: line 4: malformed record: no space after the key"},
-		{"duplicate", render(append(readyRecords(), "systemd no")), "probe: output invalid: line 36: duplicate record systemd"},
-		{"count too high", strings.Replace(ready, "end 34", "end 35", 1), "probe: output invalid: line 36: trailer count does not match the records"},
-		{"count with zero", strings.Replace(ready, "end 34", "end 034", 1), "probe: output invalid: line 36: trailer count does not match the records"},
-		{"count missing", strings.Replace(ready, "end 34", "end ", 1), "probe: output invalid: line 36: trailer count does not match the records"},
-		{"data after end", ready + "logout\n", "probe: output invalid: line 37: data after the trailer"},
-		{"empty line after end", ready + "\n", "probe: output invalid: line 37: data after the trailer"},
-		{"two reports", ready + ready, "probe: output invalid: line 37: data after the trailer"},
+		{"duplicate", render(append(readyRecords(), "systemd no")), "probe: output invalid: line 41: duplicate record systemd"},
+		{"count too high", strings.Replace(ready, "end 39", "end 35", 1), "probe: output invalid: line 41: trailer count does not match the records"},
+		{"count with zero", strings.Replace(ready, "end 39", "end 034", 1), "probe: output invalid: line 41: trailer count does not match the records"},
+		{"count missing", strings.Replace(ready, "end 39", "end ", 1), "probe: output invalid: line 41: trailer count does not match the records"},
+		{"data after end", ready + "logout\n", "probe: output invalid: line 42: data after the trailer"},
+		{"empty line after end", ready + "\n", "probe: output invalid: line 42: data after the trailer"},
+		{"two reports", ready + ready, "probe: output invalid: line 42: data after the trailer"},
 		{"bad escape", render(edit(`nginx.package a\tb`)), "probe: output invalid: line 9: malformed escape in record nginx.package"},
 		{"dangling backslash", render(edit(`nginx.package a\`)), "probe: output invalid: line 9: malformed escape in record nginx.package"},
 		{"NUL", render(edit("nginx.package a\x00b")), "probe: output invalid: line 9: NUL byte"},
@@ -305,10 +333,18 @@ func TestParseInvalid(t *testing.T) {
 		{"sudo exit too big", render(edit("sudo.exit 256")), "probe: output invalid: line 6: sudo.exit is not an exit status"},
 		{"sudo exit signed", render(edit("sudo.exit +1")), "probe: output invalid: line 6: sudo.exit is not an exit status"},
 		{"sudo stderr missing", render(edit("sudo.stderr")), "probe: output invalid: missing record sudo.stderr"},
+		{"sudo validate missing", render(edit("sudo.exit 1", "sudo.stderr sudo: a password is required")),
+			"probe: output invalid: missing record sudo.validate_exit"},
+		{"sudo validate stderr missing", render(edit("sudo.exit 1", "sudo.stderr sudo: a password is required", "sudo.validate_exit 1")),
+			"probe: output invalid: missing record sudo.validate_stderr"},
+		{"sudo validate exit text", render(edit("sudo.exit 1", "sudo.validate_exit x", "sudo.validate_stderr ")),
+			"probe: output invalid: line 41: sudo.validate_exit is not an exit status"},
+		{"sudo validated after success", render(edit("sudo.validate_exit 0", "sudo.validate_stderr ")),
+			"probe: output invalid: line 41: unexpected record sudo.validate_exit"},
 		{"sudo records without sudo", render(edit("sudo.path ")), "probe: output invalid: line 6: unexpected record sudo.exit"},
 		{"relative path", render(edit("nginx.path nginx")), "probe: output invalid: line 8: nginx.path is not an absolute path"},
 		{"neither package nor version", render(edit("curl.package")), "probe: output invalid: missing record curl.version"},
-		{"package and version", render(edit("curl.version curl 8.5.0")), "probe: output invalid: line 36: unexpected record curl.version"},
+		{"package and version", render(edit("curl.version curl 8.5.0")), "probe: output invalid: line 41: unexpected record curl.version"},
 		{"package without tool", render(edit("curl.path ")), "probe: output invalid: line 35: unexpected record curl.package"},
 		{"package not installed", render(edit("nginx.package config-files nginx 1.24.0-2ubuntu7.1")),
 			"probe: output invalid: line 9: nginx.package is not an installed package of nginx"},
@@ -324,11 +360,12 @@ func TestParseInvalid(t *testing.T) {
 			"probe: output invalid: line 22: redis.package is not a package version"},
 		{"package record alone", render(edit("redis.package installed")),
 			"probe: output invalid: line 22: redis.package is not an installed package of redis"},
-		{"conf.d and modules", render(edit("php-fpm.modules [PHP Modules]")), "probe: output invalid: line 36: unexpected record php-fpm.modules"},
+		{"conf.d and modules", render(edit("php-fpm.modules [PHP Modules]")), "probe: output invalid: line 41: unexpected record php-fpm.modules"},
 		{"neither conf.d nor modules", render(edit("php-fpm.conf_d")), "probe: output invalid: missing record php-fpm.modules"},
 		{"unit without systemd", render(edit("systemd no")), "probe: output invalid: line 10: unexpected record nginx.unit"},
 		{"unit missing", render(edit("redis.unit")), "probe: output invalid: missing record redis.unit"},
 		{"active missing", render(edit("redis.active")), "probe: output invalid: missing record redis.active"},
+		{"load missing", render(edit("redis.load")), "probe: output invalid: missing record redis.load"},
 		{"wrong unit", render(edit("nginx.unit apache2")), "probe: output invalid: line 10: nginx.unit is not the unit the script checks"},
 		{"php unit of another branch", render(edit("php-fpm.unit php8.1-fpm")), "probe: output invalid: line 15: php-fpm.unit does not match php-fpm.path"},
 		{"php path not php-fpm", render(edit("php-fpm.path /usr/sbin/php8.3")), "probe: output invalid: line 15: php-fpm.unit does not match php-fpm.path"},

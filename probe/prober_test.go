@@ -63,8 +63,8 @@ func wantFacts(p sshtest.Profile) *readiness.Facts {
 		cf := readiness.ComponentFacts{Installed: true, Version: v, Package: c.Package}
 		if u := units[name]; u != "" && p.Systemd {
 			cf.Unit, cf.Service = u, c.Service
-			if cf.Service == "" {
-				cf.Service = "inactive"
+			if cf.Service == "" { // no unit: systemd does not know it
+				cf.Service = "not-found"
 			}
 		}
 		f.Components[name] = cf
@@ -103,7 +103,7 @@ func checkOneRoundTrip(t *testing.T, node *sshtest.Node) {
 func TestObserveProfiles(t *testing.T) {
 	t.Parallel()
 	for _, p := range sshtest.Profiles() {
-		if p.Fault != sshtest.FaultNone || p.Shell != sshtest.ShellSh || p.AuthRejected || p.ExecRefused {
+		if p.Fault != sshtest.FaultNone || p.Shell != sshtest.ShellSh || p.ShellStartupOutput != "" || p.AuthRejected || p.ExecRefused {
 			continue
 		}
 		t.Run(p.Name, func(t *testing.T) {

@@ -5,7 +5,7 @@ PATH=$R/usr/local/sbin:$R/usr/local/bin:$R/usr/sbin:$R/usr/bin:$R/sbin:$R/bin; e
 #
 # Sent on stdin to `exec /bin/sh -s`. A constant: nothing about the node or
 # the request is ever spliced into it. It uses only sh builtins and, at
-# most, sudo, grep (over dpkg's status file; dpkg-query without it) and
+# most, sudo (twice when it refuses), grep (over dpkg's status file; dpkg-query without it) and
 # systemctl (plus a tool's own version flag when no installed package
 # covers it), reads files only under "$R", and runs
 # every command with stdin from /dev/null. All work happens in main, which
@@ -116,12 +116,20 @@ next() {
 	esac
 }
 
-# job_sudo records what `sudo -n true` says.
+# job_sudo records what `sudo -n true` says and, only when it fails, what
+# `sudo -n -v` says: sudo 1.9 tells a user outside sudoers "a password is
+# required" for a command, and "may not run sudo" only when validating.
 job_sudo() {
 	u_err=$("$SUDO" -n true 2>&1 >/dev/null </dev/null)
 	u_x=$?
 	rec sudo.exit "$u_x"
 	rec sudo.stderr "$u_err"
+	if [ "$u_x" -ne 0 ]; then
+		u_err=$("$SUDO" -n -v 2>&1 >/dev/null </dev/null)
+		u_x=$?
+		rec sudo.validate_exit "$u_x"
+		rec sudo.validate_stderr "$u_err"
+	fi
 }
 
 # pick LINE keeps LINE ("installed NAME VERSION") as the package of the
@@ -283,18 +291,29 @@ job_packages() {
 	fi
 }
 
-# unit COMPONENT PATH UNIT records COMPONENT.unit and COMPONENT.active, the
-# next word systemctl printed (in T), when the tool at PATH exists.
+# unit COMPONENT PATH UNIT records COMPONENT.unit, COMPONENT.load and
+# COMPONENT.active, the next unit's LoadState and ActiveState of what
+# `systemctl show` printed (in T), when the tool at PATH exists.
 unit() {
 	if [ -n "$2" ]; then
-		next
+		n_l= n_a=
+		while [ -n "$T" ]; do
+			next
+			case $L in
+			'') break ;;
+			LoadState=*) n_l=${L#LoadState=} ;;
+			ActiveState=*) n_a=${L#ActiveState=} ;;
+			esac
+		done
 		rec "$1.unit" "$3"
-		rec "$1.active" "$L" 1
+		rec "$1.load" "$n_l" 1
+		rec "$1.active" "$n_a" 1
 	fi
 }
 
 # units records the service state of every service found, reading the
-# words `systemctl is-active` printed from T ("" when not run).
+# blocks `systemctl show` printed from T ("" when not run), one per unit in
+# argument order, separated by empty lines.
 units() {
 	unit nginx "$P_NGINX" nginx
 	unit php-fpm "$P_PHP" "php$F_V-fpm"
@@ -303,7 +322,9 @@ units() {
 	unit fail2ban "$P_F2B" fail2ban
 }
 
-# job_systemctl runs one `systemctl is-active` for every service found.
+# job_systemctl runs one `systemctl show` for every service found: its
+# LoadState tells a masked or missing unit, which is-active calls
+# inactive.
 job_systemctl() {
 	set --
 	if [ -n "$P_NGINX" ]; then
@@ -321,7 +342,7 @@ job_systemctl() {
 	if [ -n "$P_F2B" ]; then
 		set -- "$@" fail2ban
 	fi
-	T=$("$SYSTEMCTL" is-active "$@" 2>/dev/null </dev/null)
+	T=$("$SYSTEMCTL" show -p LoadState,ActiveState "$@" 2>/dev/null </dev/null)
 	units
 }
 

@@ -84,20 +84,21 @@ func phpStub(version string, modules []string) string {
 		"-m) " + say(modules...) + " ;;\n*) exit 64 ;;\nesac"
 }
 
-// systemctlStub answers `is-active UNIT...` from a unit -> state table the
-// way systemctl does: one word per unit, in order (inactive for an unknown
-// unit); exit 0 only if all are active, else 3 (4 if one is unknown).
+// systemctlStub answers `show -p LoadState,ActiveState UNIT...` from a
+// unit -> state table the way systemd does: a block per unit, blocks
+// separated by an empty line; "masked" and "not-found" are LoadStates
+// (with ActiveState inactive), and a unit not in the table is not-found.
 func systemctlStub(units map[string]string) string {
 	var b strings.Builder
-	b.WriteString("[ \"$1\" = is-active ] && [ $# -gt 1 ] || exit 64\nshift\nrc=0\nfor u in \"$@\"; do\ncase $u in\n")
+	b.WriteString("[ \"$1 $2 $3\" = 'show -p LoadState,ActiveState' ] && [ $# -gt 3 ] || exit 64\nshift 3\nsep=\nfor u in \"$@\"; do\n[ -z \"$sep\" ] || echo\nsep=1\ncase $u in\n")
 	for _, u := range slices.Sorted(maps.Keys(units)) {
-		code := "3"
-		if units[u] == "active" {
-			code = "0"
+		load, active := "loaded", units[u]
+		if active == "masked" || active == "not-found" {
+			load, active = active, "inactive"
 		}
-		b.WriteString(u + ") " + say(units[u]) + "; [ $rc -ne 0 ] || rc=" + code + " ;;\n")
+		b.WriteString(u + ") " + say("LoadState="+load, "ActiveState="+active) + " ;;\n")
 	}
-	b.WriteString("*) " + say("inactive") + "; rc=4 ;;\nesac\ndone\nexit $rc")
+	b.WriteString("*) " + say("LoadState=not-found", "ActiveState=inactive") + " ;;\nesac\ndone")
 	return b.String()
 }
 
@@ -314,6 +315,13 @@ func TestScript(t *testing.T) {
 	sudoFails := func(msg string) host {
 		return readyHost().exe("usr/bin/sudo", sayErr(msg)+"; exit 1")
 	}
+	// sudoValidates answers `sudo -n -v` with validate (a command that
+	// may exit 0) and `sudo -n true` with "a password is required", as
+	// sudo 1.9 does for a user outside sudoers.
+	sudoValidates := func(validate string) host {
+		return readyHost().exe("usr/bin/sudo", `if [ "$1 $2" = "-n -v" ]; then `+validate+`; fi
+`+sayErr("sudo: a password is required")+"; exit 1")
+	}
 	withoutPHPRedis := func(f *readiness.Facts) {
 		f.PHPExtensions = slices.DeleteFunc(f.PHPExtensions, func(m string) bool { return m == "redis" })
 	}
@@ -328,6 +336,10 @@ func TestScript(t *testing.T) {
 			withFacts(func(f *readiness.Facts) { f.Sudo = readiness.SudoMissing })},
 		{"sudo password required", sudoFails("sudo: a password is required"),
 			withFacts(func(f *readiness.Facts) { f.Sudo = readiness.SudoPasswordRequired })},
+		{"sudo user not in sudoers", sudoValidates(sayErr("Sorry, user deploy may not run sudo on node1.") + "; exit 1"),
+			withFacts(func(f *readiness.Facts) { f.Sudo = readiness.SudoNotPermitted })},
+		{"sudo some commands without a password", sudoValidates("exit 0"),
+			withFacts(func(f *readiness.Facts) { f.Sudo = readiness.SudoNotPermitted })},
 		{"sudo not allowed", sudoFails("Sorry, user deploy is not allowed to execute '/usr/bin/true' as root on node1."),
 			withFacts(func(f *readiness.Facts) { f.Sudo = readiness.SudoNotPermitted })},
 		{"sudo may not run", sudoFails("Sorry, user deploy may not run sudo on node1."),
@@ -416,11 +428,12 @@ func TestScript(t *testing.T) {
 				}
 			})},
 		{"services down", readyHost().exe("usr/bin/systemctl", systemctlStub(map[string]string{
-			"nginx": "failed", "php8.3-fpm": "activating", "mariadb": "active", "fail2ban": "inactive",
+			"nginx": "failed", "php8.3-fpm": "activating", "mariadb": "masked", "fail2ban": "inactive",
 		})), withFacts(func(f *readiness.Facts) {
 			setComponent(f, readiness.ComponentNginx, func(c *readiness.ComponentFacts) { c.Service = "failed" })
 			setComponent(f, readiness.ComponentPHPFPM, func(c *readiness.ComponentFacts) { c.Service = "activating" })
-			setComponent(f, readiness.ComponentRedis, func(c *readiness.ComponentFacts) { c.Service = "inactive" })
+			setComponent(f, readiness.ComponentMariaDB, func(c *readiness.ComponentFacts) { c.Service = "masked" })
+			setComponent(f, readiness.ComponentRedis, func(c *readiness.ComponentFacts) { c.Service = "not-found" })
 			setComponent(f, readiness.ComponentFail2ban, func(c *readiness.ComponentFacts) { c.Service = "inactive" })
 		})},
 		{"php without redis", readyHost().without(confD + "20-redis.ini"), withFacts(withoutPHPRedis)},
@@ -451,7 +464,7 @@ func TestScript(t *testing.T) {
 		}(), readyHostFacts()},
 		{"other php branch, unpackaged", readyHost().without("usr/sbin/php-fpm8.3").exe("usr/sbin/php-fpm8.1", phpStub("8.1.2", phpModules)),
 			withFacts(func(f *readiness.Facts) {
-				f.Components[readiness.ComponentPHPFPM] = readiness.ComponentFacts{Installed: true, Version: "8.1.2", Unit: "php8.1-fpm", Service: "inactive"}
+				f.Components[readiness.ComponentPHPFPM] = readiness.ComponentFacts{Installed: true, Version: "8.1.2", Unit: "php8.1-fpm", Service: "not-found"}
 				f.PHPExtensions = phpExtensions(phpModules)
 			})},
 		{"os-release quoting", func() host {

@@ -378,9 +378,48 @@ func (e *evaluator) componentRemediation(c Code, component, generic string) stri
 	case CodeRuntimeExtensionMissing:
 		return "Install the PHP extension for php-fpm and restart it: sudo apt-get install -y php-redis && sudo systemctl restart " + unit + "."
 	case CodeRuntimeServiceInactive:
-		return "Start and enable the service: sudo systemctl enable --now " + unit + "; if it does not stay up, read sudo journalctl -u " + unit + " -n 50."
+		return serviceRemediation(component, unit, e.obs.Facts)
 	}
 	return generic
+}
+
+// unitPackages are the Debian and Ubuntu packages that ship a component's
+// unit file (dpkg -S on Debian 12); php-fpm's is its unit's name
+// (php8.3-fpm).
+var unitPackages = map[string]string{
+	ComponentNginx:    "nginx-common",
+	ComponentMariaDB:  "mariadb-server",
+	ComponentRedis:    "redis-server",
+	ComponentFail2ban: "fail2ban",
+}
+
+// serviceRemediation is the fix for a unit that is not active, chosen by
+// the state it is in: a masked unit must be unmasked before it can start,
+// a failed or crash-looping one needs its cause fixed, a missing one its
+// package.
+func serviceRemediation(component, unit string, f *Facts) string {
+	var state ServiceState
+	if f != nil {
+		state = f.Components[component].Service
+	}
+	journal := "sudo journalctl -u " + unit + " -n 50"
+	switch state {
+	case "masked":
+		return "The unit is masked, so it cannot start: sudo systemctl unmask " + unit + " && sudo systemctl enable --now " + unit + "."
+	case "failed":
+		return "The service failed: read why with " + journal + ", fix the cause, then sudo systemctl restart " + unit + "."
+	case "activating":
+		return "The service is still starting, or restarting after a crash: re-check in a minute; if it stays activating, read " + journal + ", fix the cause, then sudo systemctl restart " + unit + "."
+	case "not-found":
+		pkg := unitPackages[component]
+		if pkg == "" {
+			pkg = unit
+		}
+		return "The unit " + unit + " does not exist though " + component + " is installed: reinstall the package that ships it: sudo apt-get install --reinstall -y " + pkg + ", then sudo systemctl enable --now " + unit + "."
+	case "bad-setting", "error":
+		return "The unit file does not load: sudo systemctl status " + unit + " says why; fix it, then sudo systemctl daemon-reload && sudo systemctl enable --now " + unit + "."
+	}
+	return "Start and enable the service: sudo systemctl enable --now " + unit + "; if it does not stay up, read " + journal + "."
 }
 
 func inventoryOf(f *Facts) *Inventory {

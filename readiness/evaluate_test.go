@@ -6,6 +6,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -567,6 +568,41 @@ func TestEvaluateRemediationIsSpecific(t *testing.T) {
 	}
 	if len(want) > 0 {
 		t.Errorf("missing reasons: %v", want)
+	}
+}
+
+// TestServiceRemediationByState: each unit state gets the fix that works
+// for it (a masked unit cannot be started before it is unmasked).
+func TestServiceRemediationByState(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		state ServiceState
+		want  []string
+	}{
+		{"inactive", []string{"sudo systemctl enable --now redis-server"}},
+		{"masked", []string{"sudo systemctl unmask redis-server && sudo systemctl enable --now redis-server"}},
+		{"failed", []string{"sudo journalctl -u redis-server", "sudo systemctl restart redis-server"}},
+		{"activating", []string{"re-check", "sudo journalctl -u redis-server", "sudo systemctl restart redis-server"}},
+		{"not-found", []string{"sudo apt-get install --reinstall -y redis-server", "sudo systemctl enable --now redis-server"}},
+		{"bad-setting", []string{"sudo systemctl status redis-server", "daemon-reload"}},
+	}
+	for _, tt := range tests {
+		t.Run(string(tt.state), func(t *testing.T) {
+			t.Parallel()
+			r := Evaluate(probed(mutate(func(f *Facts) {
+				c := f.Components[ComponentRedis]
+				c.Service = tt.state
+				f.Components[ComponentRedis] = c
+			})), Baseline(), OperationSiteCreate)
+			if len(r.Reasons) != 1 || r.Reasons[0].Code != CodeRuntimeServiceInactive {
+				t.Fatalf("got reasons %+v, want one runtime_service_inactive", r.Reasons)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(r.Reasons[0].Remediation, w) {
+					t.Errorf("got remediation %q, want it to contain %q", r.Reasons[0].Remediation, w)
+				}
+			}
+		})
 	}
 }
 

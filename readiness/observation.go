@@ -80,8 +80,10 @@ const (
 	SudoFailed SudoOutcome = "failed"
 )
 
-// ServiceState is a systemd unit's ActiveState as `systemctl is-active`
-// prints it ("active", "inactive", "failed", "activating", ...). The empty
+// ServiceState is a systemd unit's state: its ActiveState ("active",
+// "inactive", "failed", "activating", ...) when the unit is loaded, and
+// its LoadState otherwise ("masked", "not-found", "bad-setting",
+// "error"), which systemd's ActiveState (inactive) would hide. The empty
 // value means not observed.
 type ServiceState string
 

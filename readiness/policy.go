@@ -59,7 +59,7 @@ func Baseline() Policy {
 			{Component: ComponentMariaDB, MinVersion: "10.11", Service: true, Install: "sudo apt-get install -y mariadb-server"},
 			{Component: ComponentRedis, MinVersion: "7.0", Service: true, Install: "sudo apt-get install -y redis-server"},
 			{Component: ComponentWPCLI, Install: "curl -fsSLo /tmp/wp-cli.phar https://raw.githubusercontent.com/wp-cli/builds/gh-pages/phar/wp-cli.phar && sudo install -m 0755 /tmp/wp-cli.phar /usr/local/bin/wp"},
-			{Component: ComponentFail2ban, MinVersion: "1.0", Install: "sudo apt-get install -y fail2ban"},
+			{Component: ComponentFail2ban, MinVersion: "1.0", Service: true, Install: "sudo apt-get install -y fail2ban"},
 			{Component: ComponentRsync, Install: "sudo apt-get install -y rsync"},
 			{Component: ComponentUnzip, Install: "sudo apt-get install -y unzip"},
 			{Component: ComponentCurl, Install: "sudo apt-get install -y curl"},

@@ -109,13 +109,13 @@ var registry = []CodeInfo{
 	{
 		Code: CodeSudoPasswordRequired, Prerequisite: PrereqPrivilege, State: StateNotReady,
 		Severity: SeverityBlocking, Retryable: false,
-		Message:     "sudo asks the SSH user for a password. sudo does not reveal without a password whether the user is allowed at all.",
-		Remediation: "Allow passwordless sudo for the SSH user: echo 'USER ALL=(ALL) NOPASSWD:ALL' | sudo tee /etc/sudoers.d/pressluft && sudo chmod 440 /etc/sudoers.d/pressluft && sudo visudo -c. The same line fixes a user who is not in sudoers at all, which sudo reports the same way.",
+		Message:     "sudo asks the SSH user for a password: sudoers allows the user, but not without one.",
+		Remediation: "Allow passwordless sudo for the SSH user: echo 'USER ALL=(ALL) NOPASSWD:ALL' | sudo tee /etc/sudoers.d/pressluft && sudo chmod 440 /etc/sudoers.d/pressluft && sudo visudo -c.",
 	},
 	{
 		Code: CodeSudoNotPermitted, Prerequisite: PrereqPrivilege, State: StateNotReady,
 		Severity: SeverityBlocking, Retryable: false,
-		Message:     "sudoers does not allow the SSH user to run commands as root.",
+		Message:     "sudoers does not allow the SSH user to run every command as root: the user is not in sudoers, or may run only some commands.",
 		Remediation: "Allow the SSH user all commands without a password: echo 'USER ALL=(ALL) NOPASSWD:ALL' | sudo tee /etc/sudoers.d/pressluft && sudo chmod 440 /etc/sudoers.d/pressluft && sudo visudo -c.",
 	},
 	{
@@ -158,7 +158,7 @@ var registry = []CodeInfo{
 		Code: CodeRuntimeServiceInactive, Prerequisite: PrereqRuntime, State: StateNotReady,
 		Severity: SeverityBlocking, Retryable: true,
 		Message:     "A required service is not running.",
-		Remediation: "Start and enable the service (sudo systemctl enable --now UNIT) and check its log (sudo journalctl -u UNIT) if it does not stay up.",
+		Remediation: "Start and enable the service (sudo systemctl enable --now UNIT; a masked unit needs sudo systemctl unmask UNIT first) and check its log (sudo journalctl -u UNIT) if it does not stay up.",
 	},
 	{
 		Code: CodeNodeConfigInvalid, Prerequisite: PrereqAddress, State: StateNotReady,

@@ -67,18 +67,24 @@ var expectations = func() map[string]want {
 		"old-versions": notReady(
 			r(readiness.CodeRuntimeVersionUnsupported, "mariadb"), r(readiness.CodeRuntimeVersionUnsupported, "nginx"),
 			r(readiness.CodeRuntimeVersionUnsupported, "php-fpm"), r(readiness.CodeRuntimeVersionUnsupported, "redis")),
-		// The baseline needs fail2ban installed, not running.
-		"fail2ban-inactive": {state: readiness.StateReady, conns: 1, execs: 1},
+		// The baseline needs fail2ban running, not only installed.
+		"fail2ban-inactive": notReady(r(readiness.CodeRuntimeServiceInactive, "fail2ban")),
 		"nginx-failed":      notReady(r(readiness.CodeRuntimeServiceInactive, "nginx")),
+		"redis-masked":      notReady(r(readiness.CodeRuntimeServiceInactive, "redis")),
+		"redis-activating":  notReady(r(readiness.CodeRuntimeServiceInactive, "redis")),
+		"redis-not-found":   notReady(r(readiness.CodeRuntimeServiceInactive, "redis")),
 		"no-php-redis":      notReady(r(readiness.CodeRuntimeExtensionMissing, "php-fpm")),
 		"no-systemd":        notReady(r(readiness.CodeServiceManagerUnavailable)),
 		"debian-12":         notReady(r(readiness.CodeOSUnsupported)),
 		"nologin":           notReady(r(readiness.CodeSSHExecRejected)),
-		"exec-refused":      notReady(r(readiness.CodeSSHExecRejected)),
-		"auth-rejected":     {state: readiness.StateNotReady, reasons: []reason{r(readiness.CodeSSHAuthFailed)}, conns: 1},
-		"refuse-tcp":        {state: readiness.StateNotReady, reasons: []reason{r(readiness.CodeSSHUnreachable)}},
-		"silent":            {state: readiness.StateNotReady, reasons: []reason{r(readiness.CodeSSHHandshakeFailed)}, conns: 1},
-		"garbage-banner":    {state: readiness.StateNotReady, reasons: []reason{r(readiness.CodeSSHHandshakeFailed)}, conns: 1},
+		// What the fleet's noisy-bashrc node gives: the greeting comes
+		// before the report's header.
+		"noisy-bashrc":   notReady(r(readiness.CodeProbeOutputInvalid)),
+		"exec-refused":   notReady(r(readiness.CodeSSHExecRejected)),
+		"auth-rejected":  {state: readiness.StateNotReady, reasons: []reason{r(readiness.CodeSSHAuthFailed)}, conns: 1},
+		"refuse-tcp":     {state: readiness.StateNotReady, reasons: []reason{r(readiness.CodeSSHUnreachable)}},
+		"silent":         {state: readiness.StateNotReady, reasons: []reason{r(readiness.CodeSSHHandshakeFailed)}, conns: 1},
+		"garbage-banner": {state: readiness.StateNotReady, reasons: []reason{r(readiness.CodeSSHHandshakeFailed)}, conns: 1},
 		// The fault delays the banner past the matrix's handshake budget.
 		"slow-handshake":  {state: readiness.StateNotReady, reasons: []reason{r(readiness.CodeSSHHandshakeFailed)}, conns: 1},
 		"hang-after-exec": notReady(r(readiness.CodeProbeTimeout)),

@@ -56,7 +56,12 @@
 //	systemd-nspawn -D ROOT -b --register=no --keep-unit --network-namespace-path=/run/netns/plf-N --capability=CAP_NET_ADMIN
 //
 // (without --register=no --keep-unit nspawn needs a system bus on the
-// host), and are up when `systemctl is-system-running --wait`, run in the
+// host), each started in a cgroup of its own, pressluft-fleet/plf-N at the
+// root of each cgroup hierarchy (with --keep-unit nspawn splits the cgroup
+// it starts in into supervisor and payload, so nodes started in one cgroup
+// shared one tree: units failed at boot with 219/CGROUP, halts stalled, and
+// a node whose systemd-user-sessions failed kept /run/nologin and refused
+// logins); Down removes them. Nodes are up when `systemctl is-system-running --wait`, run in the
 // node through nsenter, says running or degraded and sshd accepts TCP
 // connections. Exec runs a command inside a node the same way, for tests
 // that read a node's real state or its journal.
@@ -69,8 +74,10 @@
 // systemd running and ssh.service active) in about 1.5-3 s; twelve booted
 // at once took 7-15 s each (13-16 s for the whole Up) and added about
 // 1.2-1.3 GiB to the machine's memory in use; eighteen took about 21 s
-// and added about 1.7 GiB (roughly 100 MiB a node).
-// Down takes a few seconds, up to about 20 s when a node's halt stalls.
+// and added about 1.7 GiB (roughly 100 MiB a node); twenty, each in its
+// own cgroup, took 24-27 s and added about 2.1 GiB on a loaded machine.
+// Down takes about 10 s for twenty nodes; a node whose halt stalls (seen
+// before nodes had cgroups of their own) adds up to 20 s.
 //
 // # Tests
 //

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/pressluft/runtime-readiness/internal/fleet"
+	"github.com/pressluft/runtime-readiness/readiness"
 )
 
 // sshdJournal is the node's own sshd log (LogLevel VERBOSE), from its
@@ -45,6 +46,7 @@ func testOneConnection(t *testing.T, n fleet.Node) {
 		{"exec sessions", []string{"Starting session: command for " + fleet.User + " "}},
 	}
 	before := sshdJournal(t, n)
+	sudoBefore := sudoJournal(t, n)
 	closed := countLines(before, "Closing connection to "+n.HostAddr+" port")
 	for i := range evals {
 		obs, _ := evaluate(t, n)
@@ -62,6 +64,36 @@ func testOneConnection(t *testing.T, n fleet.Node) {
 		if got := countLines(after, k.subs...) - countLines(before, k.subs...); got != evals {
 			t.Errorf("%s: got %d in %d evaluations, want %d; journal:\n%s", k.what, got, evals, evals, after)
 		}
+	}
+	// sudo's own log: one `sudo -n true` per evaluation and, on the
+	// happy path, no `sudo -n -v`.
+	sudoAfter := sudoJournal(t, n)
+	for cmd, want := range map[string]int{"COMMAND=/usr/bin/true": evals, "COMMAND=validate": 0} {
+		if got := countLines(sudoAfter, cmd) - countLines(sudoBefore, cmd); got != want {
+			t.Errorf("sudo %s: got %d in %d evaluations, want %d; sudo's journal:\n%s", cmd, got, evals, want, tail(sudoAfter, 20))
+		}
+	}
+}
+
+// sudoJournal is what sudo logged on the node (one line per command).
+func sudoJournal(t *testing.T, n fleet.Node) string {
+	return inNode(t, n, "journalctl --no-pager -o cat -t sudo")
+}
+
+// testSudoValidates evaluates n, whose user is not in sudoers, once: sudo
+// logs one `sudo -n -v` ("command not allowed"; sudo 1.9.13 logs nothing
+// of the `sudo -n true` that said "a password is required").
+func testSudoValidates(t *testing.T, n fleet.Node) {
+	before := sudoJournal(t, n)
+	_, rep := evaluate(t, n)
+	require.Equal(t, readiness.CodeSudoNotPermitted, rep.PrimaryReason)
+	deadline := time.Now().Add(10 * time.Second)
+	for countLines(sudoJournal(t, n), "COMMAND=validate") == countLines(before, "COMMAND=validate") && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	after := sudoJournal(t, n)
+	if got := countLines(after, "COMMAND=validate") - countLines(before, "COMMAND=validate"); got != 1 {
+		t.Errorf("sudo -v: got %d in one evaluation, want 1; sudo's journal:\n%s", got, tail(after, 20))
 	}
 }
 

@@ -98,9 +98,17 @@ func (f *Fleet) boot(ctx context.Context, base string, i int, n *Node, clientPub
 	}
 	defer console.Close()
 	start := time.Now()
-	nsp := exec.Command("systemd-nspawn", "--quiet", "-D", ns.Merged, "-b", "--register=no", "--keep-unit",
+	ns.Cgroups = nodeCgroups(netns)
+	if err := f.st.put(ns); err != nil {
+		return err
+	}
+	if err := makeCgroups(ns.Cgroups); err != nil {
+		return wrap("boot", err)
+	}
+	name, args := nspawnInCgroups(ns.Cgroups, "--quiet", "-D", ns.Merged, "-b", "--register=no", "--keep-unit",
 		"--network-namespace-path=/run/netns/"+netns, "--machine="+n.Name, "--hostname="+n.Name,
 		"--capability=CAP_NET_ADMIN", "--console=read-only", "--link-journal=no")
+	nsp := exec.Command(name, args...)
 	nsp.Stdout, nsp.Stderr = console, console
 	nsp.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := nsp.Start(); err != nil {
@@ -216,8 +224,15 @@ func waitSystem(ctx context.Context, leader int) (string, error) {
 		out, _ := Exec(ctx, leader, "systemctl", "is-system-running", "--wait")
 		st := strings.TrimSpace(out)
 		switch st {
-		case "running", "degraded":
+		case "running":
 			return st, nil
+		case "degraded":
+			// Say which units failed: a profile's own (nginx-failed) or
+			// boot units that timed out on a loaded machine, which can
+			// leave /run/nologin behind (sshd's PAM then refuses logins).
+			failed, _ := Exec(ctx, leader, "/bin/sh", "-c",
+				"systemctl --failed --no-legend --plain | while read -r u _; do printf '%s ' \"$u\"; done; [ ! -e /run/nologin ] || printf '(/run/nologin present)'")
+			return st + ": failed " + strings.TrimSpace(failed), nil
 		}
 		select {
 		case <-ctx.Done():

@@ -49,6 +49,10 @@ func fakeFor(profile string) (p sshtest.Profile, ok bool) {
 		service(readiness.ComponentNginx, "failed")
 	case "redis-masked":
 		service(readiness.ComponentRedis, "masked")
+	case "redis-activating":
+		service(readiness.ComponentRedis, "activating")
+	case "redis-not-found":
+		service(readiness.ComponentRedis, "not-found")
 	case "php-redis-missing":
 		var exts []string
 		for _, e := range p.PHPExtensions {
@@ -61,6 +65,8 @@ func fakeFor(profile string) (p sshtest.Profile, ok bool) {
 		delete(p.Components, readiness.ComponentUnzip)
 	case "nologin":
 		p.Shell = sshtest.ShellNologin
+	case "noisy-bashrc":
+		p.ShellStartupOutput = "Welcome to noisy-bashrc!\n"
 	default:
 		return p, false
 	}

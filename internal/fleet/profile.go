@@ -41,6 +41,12 @@ func Profiles() []Profile {
 			Setup: `echo 'this is not nginx configuration;' >/etc/nginx/conf.d/broken.conf`},
 		{Name: "redis-masked", Doc: "redis-server installed and masked",
 			Setup: `systemctl mask --quiet redis-server.service`},
+		{Name: "redis-activating", Doc: "redis-server exits at start and waits an hour to restart: activating (auto-restart)",
+			Setup: `mkdir -p /etc/systemd/system/redis-server.service.d && printf '[Service]\nType=simple\nExecStart=\nExecStart=/bin/false\nRestart=always\nRestartSec=1h\n' >/etc/systemd/system/redis-server.service.d/crash.conf`},
+		// Without its init script too, systemd-sysv-generator would make
+		// a unit of /etc/init.d/redis-server.
+		{Name: "redis-not-found", Doc: "redis-server installed, its unit file and init script deleted: LoadState not-found",
+			Setup: `rm -f /lib/systemd/system/redis-server.service /etc/init.d/redis-server /etc/systemd/system/redis.service /etc/systemd/system/multi-user.target.wants/redis-server.service`},
 		{Name: "php-redis-missing", Doc: "the php8.2-redis package removed (purged)",
 			Setup: `dpkg --purge php8.2-redis >/dev/null`},
 		{Name: "wp-cli-missing", Doc: "no wp executable (the stand-in removed)",

@@ -26,7 +26,9 @@ var profileCases = []struct {
 	want      readiness.Code
 	component string
 }{
-	{"ready", "systemctl is-active --quiet nginx php8.2-fpm mariadb redis-server fail2ban ssh && echo all-active", "all-active", "", ""},
+	// is-active --quiet with several units succeeds when any is active:
+	// each is asked on its own.
+	{"ready", "for u in nginx php8.2-fpm mariadb redis-server fail2ban ssh; do systemctl is-active --quiet $u || exit; done; echo all-active", "all-active", "", ""},
 	{"sudo-password", asUser("sudo -n -v"), "a password is required", readiness.CodeSudoPasswordRequired, ""},
 	{"not-in-sudoers", asUser("sudo -n -v"), "may not run sudo on", readiness.CodeSudoNotPermitted, ""},
 	{"sudo-requiretty", asUser("sudo -n true"), "must have a tty", readiness.CodeSudoTTYRequired, ""},
@@ -34,11 +36,12 @@ var profileCases = []struct {
 	{"php-fpm-stopped", "systemctl is-active php8.2-fpm", "inactive", readiness.CodeRuntimeServiceInactive, readiness.ComponentPHPFPM},
 	{"mariadb-stopped", "systemctl is-active mariadb", "inactive", readiness.CodeRuntimeServiceInactive, readiness.ComponentMariaDB},
 	{"redis-stopped", "systemctl is-active redis-server", "inactive", readiness.CodeRuntimeServiceInactive, readiness.ComponentRedis},
-	// The baseline policy requires fail2ban installed, not running: the
-	// node is admitted, and its inventory must still say inactive.
-	{"fail2ban-stopped", "systemctl is-active fail2ban", "inactive", "", ""},
+	// The baseline policy requires fail2ban running, not only installed.
+	{"fail2ban-stopped", "systemctl is-active fail2ban", "inactive", readiness.CodeRuntimeServiceInactive, readiness.ComponentFail2ban},
 	{"nginx-failed", "systemctl is-active nginx", "failed", readiness.CodeRuntimeServiceInactive, readiness.ComponentNginx},
 	{"redis-masked", "systemctl is-enabled redis-server", "masked", readiness.CodeRuntimeServiceInactive, readiness.ComponentRedis},
+	{"redis-activating", "systemctl show -p ActiveState,SubState redis-server", "ActiveState=activating\nSubState=auto-restart", readiness.CodeRuntimeServiceInactive, readiness.ComponentRedis},
+	{"redis-not-found", "systemctl show -p LoadState redis-server", "LoadState=not-found", readiness.CodeRuntimeServiceInactive, readiness.ComponentRedis},
 	{"php-redis-missing", "php-fpm8.2 -m | grep -cx redis", "0", readiness.CodeRuntimeExtensionMissing, readiness.ComponentPHPFPM},
 	{"wp-cli-missing", "command -v wp || echo absent", "absent", readiness.CodeRuntimeComponentMissing, readiness.ComponentWPCLI},
 	{"sudo-missing", "command -v sudo || echo absent", "absent", readiness.CodeSudoMissing, ""},
@@ -54,7 +57,18 @@ var inventoryServices = map[string]struct {
 	component string
 	state     readiness.ServiceState
 }{
-	"fail2ban-stopped": {readiness.ComponentFail2ban, "inactive"},
+	"redis-masked":    {readiness.ComponentRedis, "masked"},
+	"redis-not-found": {readiness.ComponentRedis, "not-found"},
+}
+
+// remedies are what the first reason's remediation must say for a
+// profile: the fix that works in the node's real state.
+var remedies = map[string]string{
+	"redis-stopped":    "sudo systemctl enable --now redis-server",
+	"redis-masked":     "sudo systemctl unmask redis-server && sudo systemctl enable --now redis-server",
+	"nginx-failed":     "sudo journalctl -u nginx",
+	"redis-activating": "sudo journalctl -u redis-server",
+	"redis-not-found":  "sudo apt-get install --reinstall -y redis-server",
 }
 
 // knownGaps are profiles where the SDK's report is known to differ from
@@ -65,10 +79,7 @@ var inventoryServices = map[string]struct {
 var knownGaps = map[string]struct {
 	got readiness.Code
 	why string
-}{
-	"not-in-sudoers": {readiness.CodeSudoPasswordRequired, "the probe runs `sudo -n true`, which prints " +
-		"\"a password is required\" for a user not in sudoers too; `sudo -n -v` prints \"Sorry, user X may not run sudo on HOST\" (issue 10, Sudo for real)"},
-}
+}{}
 
 // TestProfiles boots one node per profile and probes each with the real
 // prober over sshexec with its pinned host key: the primary reason must be
@@ -100,6 +111,9 @@ func TestProfiles(t *testing.T) {
 			if c.component != "" && (len(rep.Reasons) == 0 || rep.Reasons[0].Component != c.component) {
 				t.Errorf("got reasons %+v, want the first for component %s", rep.Reasons, c.component)
 			}
+			if want, ok := remedies[c.profile]; ok && (len(rep.Reasons) == 0 || !strings.Contains(rep.Reasons[0].Remediation, want)) {
+				t.Errorf("got reasons %+v, want the first's remediation to contain %q", rep.Reasons, want)
+			}
 			if want, ok := inventoryServices[c.profile]; ok {
 				var got readiness.ServiceState
 				if rep.Inventory != nil {
@@ -124,6 +138,13 @@ func TestProfiles(t *testing.T) {
 			t.Fatal("no ready node")
 		}
 		testOneConnection(t, n)
+	})
+	t.Run("sudo-validates-only-on-failure", func(t *testing.T) {
+		n, ok := f.Node("not-in-sudoers")
+		if !ok {
+			t.Fatal("no not-in-sudoers node")
+		}
+		testSudoValidates(t, n)
 	})
 	t.Run("fake-parity", func(t *testing.T) { testFakeParity(t, f) })
 	t.Run("client-side", func(t *testing.T) { testClientSide(t, f) })

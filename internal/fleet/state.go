@@ -58,8 +58,10 @@ type nodeState struct {
 	Addr    string `json:"addr"`
 	Port    int    `json:"port"`
 	HostKey string `json:"host_key,omitempty"` // authorized_keys format
-	Nspawn  proc   `json:"nspawn"`
-	Leader  proc   `json:"leader"`
+	// Cgroups are the node's own cgroups, one per hierarchy (nodeCgroups).
+	Cgroups []string `json:"cgroups,omitempty"`
+	Nspawn  proc     `json:"nspawn"`
+	Leader  proc     `json:"leader"`
 }
 
 // state is the state file: every node's resources, written before each is
@@ -223,6 +225,11 @@ func cleanup(cfg Config) error {
 		}
 		if n.NetNS != "" && exists("/run/netns/"+n.NetNS) {
 			if err := run(context.Background(), "ip", "netns", "del", n.NetNS); err != nil {
+				errs = append(errs, fmt.Errorf("fleet: node %s: %w", n.Name, err))
+			}
+		}
+		for _, c := range n.Cgroups {
+			if err := removeCgroup(c); err != nil {
 				errs = append(errs, fmt.Errorf("fleet: node %s: %w", n.Name, err))
 			}
 		}

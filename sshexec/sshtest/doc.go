@@ -19,7 +19,8 @@
 // passwordless sudo and nothing else (no os-release, no systemd, no
 // components). ReadyProfile and the other constructors return fresh,
 // realistic values (Ubuntu 24.04 with the full stack, each sudo failure,
-// a missing, old or inactive component, Debian 12, nologin, ...);
+// a missing, old, stopped, failed, masked or unit-less component, Debian
+// 12, nologin, a ~/.bashrc that prints, ...);
 // Profiles lists them all by name for table tests and CLIs.
 //
 // For each profile the node writes, under a directory that its commands
@@ -32,8 +33,9 @@
 // #!/bin/sh stubs built from shell builtins only, at the real Ubuntu paths
 // (or a Component's Path):
 //
-//	/usr/bin/sudo            sudo -n CMD per Profile.Sudo, with sudo's real messages
-//	/usr/bin/systemctl       is-active UNIT... (or the "not booted with systemd" error)
+//	/usr/bin/sudo            sudo -n CMD and sudo -n -v per Profile.Sudo, with sudo 1.9's real messages
+//	/usr/bin/systemctl       is-active UNIT..., show [-p PROP,...] UNIT... as systemd 252 prints them
+//	                         (or the "not booted with systemd" error)
 //	/usr/bin/dpkg-query      -W [-f FORMAT] PATTERN... over Profile.Packages (Debian-based OS only)
 //	/usr/sbin/nginx          -v, -V (on stderr)
 //	/usr/sbin/php-fpmX.Y     -v, -m
@@ -64,7 +66,9 @@
 // peer, a non-SSH banner, a slow handshake, an exec that never answers,
 // a connection dropped mid-output, a flood of output, an exit without
 // status, or an exit by signal. AuthRejected, Shell (ShellNologin) and
-// ExecRefused simulate the authentication and exec failures. Each Fault
+// ExecRefused simulate the authentication and exec failures, and
+// ShellStartupOutput a shell startup file that prints before every
+// command (the report's header is then not its first line). Each Fault
 // constant documents what the client sees.
 //
 // # Host certificates

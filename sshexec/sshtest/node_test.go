@@ -117,6 +117,18 @@ func TestNologin(t *testing.T) {
 	}
 }
 
+func TestNoisyBashrc(t *testing.T) {
+	t.Parallel()
+	n := NewNodeT(t, NoisyBashrcProfile())
+	got := runOn(t, dial(t, n), "exec /bin/sh -s", "printf 'hello\\n'\n")
+	if got.stdout != "Welcome to node-1!\nhello\n" || got.stderr != "" || got.code() != 0 {
+		t.Errorf("got %q %q exit %d, want the greeting, then the command's output, exit 0", got.stdout, got.stderr, got.code())
+	}
+	if execs := n.Execs(); len(execs) != 1 || execs[0].Command != "exec /bin/sh -s" {
+		t.Errorf("got execs %+v, want the command as the client sent it", execs)
+	}
+}
+
 func TestExecRefused(t *testing.T) {
 	t.Parallel()
 	n := NewNodeT(t, ExecRefusedProfile())

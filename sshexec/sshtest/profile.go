@@ -60,6 +60,11 @@ type Profile struct {
 	AuthorizedKeys []ssh.PublicKey
 	// Shell is the simulated login shell. The zero value is ShellSh.
 	Shell Shell
+	// ShellStartupOutput is what the login shell's startup files print
+	// on stdout before every command, like a ~/.bashrc that echoes before
+	// its interactive check (sshd's bash reads ~/.bashrc for commands
+	// too). Zero prints nothing.
+	ShellStartupOutput string
 	// ExecRefused makes the node refuse exec and shell requests at the
 	// protocol level (the client sees the request fail). False accepts
 	// them.
@@ -113,9 +118,12 @@ type Component struct {
 	// "/usr/local/sbin/nginx" for a source build. Zero means where the
 	// package installs it (/usr/sbin/nginx, /usr/sbin/php-fpmX.Y, ...).
 	Path string
-	// Service is the state `systemctl is-active` prints for the
-	// component's unit. The zero value means the component has no unit
-	// (systemctl then reports the unit as unknown: inactive, exit 4).
+	// Service is the state of the component's unit as readiness
+	// reports it: its ActiveState ("active", "inactive", "failed",
+	// "activating"), or "masked" or "not-found", which are LoadStates
+	// (systemctl is-active prints "inactive" for both, as systemd does,
+	// and systemctl show prints LoadState=masked or not-found). The zero
+	// value means the component has no unit: not-found.
 	Service readiness.ServiceState
 }
 
@@ -128,8 +136,9 @@ const (
 	// SudoPassword asks for a password: `sudo -n` fails with
 	// "sudo: a password is required".
 	SudoPassword
-	// SudoNotPermitted refuses: "Sorry, user U is not allowed to execute
-	// '/usr/bin/true' as root on H."
+	// SudoNotPermitted is a user outside sudoers: like sudo 1.9, `sudo -n
+	// CMD` fails with "sudo: a password is required", and only `sudo -n
+	// -v` says "Sorry, user U may not run sudo on H."
 	SudoNotPermitted
 	// SudoMissing means sudo is not installed (no /usr/bin/sudo).
 	SudoMissing

@@ -67,8 +67,7 @@ func SudoMissingProfile() Profile { return withSudo("sudo-missing", SudoMissing)
 // SudoPasswordProfile is ReadyProfile where sudo asks for a password.
 func SudoPasswordProfile() Profile { return withSudo("sudo-password", SudoPassword) }
 
-// SudoNotPermittedProfile is ReadyProfile where sudoers does not allow the
-// user to run commands as root.
+// SudoNotPermittedProfile is ReadyProfile whose user is not in sudoers.
 func SudoNotPermittedProfile() Profile { return withSudo("sudo-not-permitted", SudoNotPermitted) }
 
 // SudoRequireTTYProfile is ReadyProfile with "Defaults requiretty".
@@ -227,6 +226,16 @@ func NologinProfile() Profile {
 	return p
 }
 
+// NoisyBashrcProfile is ReadyProfile whose user's ~/.bashrc prints a
+// greeting before its interactive check, as the fleet's noisy-bashrc node
+// does: every command's output starts with it.
+func NoisyBashrcProfile() Profile {
+	p := ReadyProfile()
+	p.ShellStartupOutput = "Welcome to node-1!\n"
+	p.Name = "noisy-bashrc"
+	return p
+}
+
 // AuthRejectedProfile is ReadyProfile that rejects every public key.
 func AuthRejectedProfile() Profile {
 	p := ReadyProfile()
@@ -269,9 +278,12 @@ func Profiles() []Profile {
 	for _, c := range []string{readiness.ComponentNginx, readiness.ComponentPHPFPM, readiness.ComponentMariaDB, readiness.ComponentRedis, readiness.ComponentFail2ban} {
 		ps = append(ps, ServiceInactiveProfile(c))
 	}
-	ps = append(ps, ServiceStateProfile(readiness.ComponentNginx, "failed"))
+	ps = append(ps, ServiceStateProfile(readiness.ComponentNginx, "failed"),
+		ServiceStateProfile(readiness.ComponentRedis, "masked"),
+		ServiceStateProfile(readiness.ComponentRedis, "activating"),
+		ServiceStateProfile(readiness.ComponentRedis, "not-found"))
 	ps = append(ps, NoPHPRedisProfile(), NoSystemdProfile(), DebianProfile(), UnpackagedNginxProfile(),
-		NologinProfile(), AuthRejectedProfile(), ExecRefusedProfile())
+		NologinProfile(), NoisyBashrcProfile(), AuthRejectedProfile(), ExecRefusedProfile())
 	for f := FaultRefuseTCP; f <= FaultExitSignal; f++ {
 		ps = append(ps, FaultProfile(f))
 	}

@@ -204,33 +204,27 @@ func osRelease(o OS) string {
 	return b.String()
 }
 
-// sudoStub implements p.Sudo with sudo's real messages. The root path is
-// baked in to resolve command paths the way sudo prints them.
+// sudoStub implements p.Sudo with what sudo 1.9.13 prints (seen on real
+// Debian 12 nodes). The root path is baked in to resolve command paths.
 func sudoStub(root string, p Profile, user string) string {
-	var deny string
+	password := `if [ -z "$n" ]; then
+	printf '%s\n' 'sudo: a terminal is required to read the password; either use the -S option to read from standard input or configure an askpass helper' >&2
+fi
+printf '%s\n' 'sudo: a password is required' >&2
+exit 1`
+	var deny, validate string
 	switch p.Sudo {
 	case SudoPassword:
-		deny = `if [ -n "$n" ]; then
-	printf '%s\n' 'sudo: a password is required' >&2
-else
-	printf '%s\n' 'sudo: a terminal is required to read the password; either use the -S option to read from standard input or configure an askpass helper' 'sudo: a password is required' >&2
-fi
-exit 1`
+		deny, validate = password, password
 	case SudoRequireTTY:
 		deny = `printf '%s\n' 'sudo: sorry, you must have a tty to run sudo' >&2
 exit 1`
+		validate = deny
 	case SudoNotPermitted:
-		deny = `case $1 in
-*/*) path=$1 ;;
-*)	path=/usr/bin/$1
-	for d in /usr/local/sbin /usr/local/bin /usr/sbin /usr/bin /sbin /bin; do
-		if [ -x "$ROOT$d/$1" ]; then path=$d/$1; break; fi
-	done ;;
-esac
-shift
-line=$path
-for a in "$@"; do line="$line $a"; done
-printf "Sorry, user %s is not allowed to execute '%s' as %s on %s.\n" "$USR" "$line" "$runas" "$HOST" >&2
+		// Outside sudoers, sudo asks for the password before it checks
+		// the command; only validating says the user may not.
+		deny = password
+		validate = `printf 'Sorry, user %s may not run sudo on %s.\n' "$USR" "$HOST" >&2
 exit 1`
 	default:
 		deny = `if ! p=$(command -v "$1" 2>/dev/null); then
@@ -243,6 +237,7 @@ esac
 # a utility this root has only as a shell builtin (true, printf, ...)
 "$@"
 exit $?`
+		validate = "exit 0"
 	}
 	return fmt.Sprintf(`#!/bin/sh
 # sshtest stub for sudo, policy %s
@@ -250,10 +245,13 @@ ROOT=%s
 USR=%s
 HOST=%s
 n=
+v=
 runas=root
 while [ $# -gt 0 ]; do
 	case $1 in
 	-n|--non-interactive|-S|--stdin) n=1; shift ;;
+	-v|--validate) v=1; shift ;;
+	-nv|-vn) n=1; v=1; shift ;;
 	-u) runas=${2-}; shift; [ $# -gt 0 ] && shift ;;
 	-u*) runas=${1#-u}; shift ;;
 	--) shift; break ;;
@@ -261,15 +259,51 @@ while [ $# -gt 0 ]; do
 	*) break ;;
 	esac
 done
+if [ -n "$v" ]; then
+	if [ $# -ne 0 ]; then
+		printf '%%s\n' 'usage: sudo -v [-n] [-u user]' >&2
+		exit 1
+	fi
+%s
+fi
 if [ $# -eq 0 ]; then
 	printf '%%s\n' 'usage: sudo [-n] [-u user] command [arg ...]' >&2
 	exit 1
 fi
 %s
-`, p.Sudo, q(root), q(user), q(p.hostname()), deny)
+`, p.Sudo, q(root), q(user), q(p.hostname()), indent(validate), deny)
 }
 
-// systemctlStub answers `systemctl is-active UNIT...` from the profile.
+// indent indents every line of s by a tab.
+func indent(s string) string {
+	return "\t" + strings.ReplaceAll(s, "\n", "\n\t")
+}
+
+// unitProperties are the LoadState, ActiveState, SubState and
+// UnitFileState systemd 252 shows for a unit in state s (seen on the
+// fleet's Debian 12 nodes): masked and not-found are LoadStates, and such
+// a unit is inactive; an activating unit is one restarting after a crash.
+func unitProperties(s readiness.ServiceState) [4]string {
+	switch s {
+	case "", "not-found":
+		return [4]string{"not-found", "inactive", "dead", ""}
+	case "masked":
+		return [4]string{"masked", "inactive", "dead", "masked"}
+	case "active":
+		return [4]string{"loaded", "active", "running", "enabled"}
+	case "inactive":
+		return [4]string{"loaded", "inactive", "dead", "disabled"}
+	case "failed":
+		return [4]string{"loaded", "failed", "failed", "enabled"}
+	case "activating":
+		return [4]string{"loaded", "activating", "auto-restart", "enabled"}
+	}
+	return [4]string{"loaded", string(s), string(s), "enabled"}
+}
+
+// systemctlStub answers `systemctl is-active UNIT...` and `systemctl show
+// [-p PROPERTY,...] UNIT...` (LoadState, ActiveState, SubState and
+// UnitFileState) from the profile, as systemd prints them.
 func systemctlStub(p Profile) string {
 	if !p.Systemd {
 		return "#!/bin/sh\n# sshtest stub for systemctl without systemd as init\n" +
@@ -284,45 +318,61 @@ func systemctlStub(p Profile) string {
 	slices.Sort(names)
 	var cases strings.Builder
 	for _, u := range names {
-		fmt.Fprintf(&cases, "\t\t%s) s=%s ;;\n", q(u), q(string(units[u])))
+		pr := unitProperties(units[u])
+		fmt.Fprintf(&cases, "\t\t%s) set -- %s %s %s %s ;;\n", q(u), q(pr[0]), q(pr[1]), q(pr[2]), q(pr[3]))
 	}
+	nf := unitProperties("")
 	return `#!/bin/sh
-# sshtest stub for systemctl: only is-active is simulated
+# sshtest stub for systemctl: only is-active and show are simulated
 quiet=
 verb=
+props=LoadState,ActiveState,SubState,UnitFileState
+next=
+units=
 for a in "$@"; do
+	if [ -n "$next" ]; then props=$a; next=; continue; fi
 	case $a in
 	-q|--quiet) quiet=1 ;;
+	-p|--property) next=1 ;;
+	-p*) props=${a#-p} ;;
+	--property=*) props=${a#--property=} ;;
 	-*) ;;
-	*) if [ -z "$verb" ]; then verb=$a; fi ;;
+	*) if [ -z "$verb" ]; then verb=$a; else units="$units $a"; fi ;;
 	esac
 done
 case $verb in
-is-active) ;;
+is-active|show) ;;
 '') printf 'sshtest: the systemctl stub does not simulate: %s\n' "$*" >&2; exit 2 ;;
 *) printf "Unknown command verb '%s'.\n" "$verb" >&2; exit 1 ;;
 esac
-rc=4
-seen=
-units=0
-for a in "$@"; do
-	case $a in
-	-*) continue ;;
-	esac
-	if [ -z "$seen" ]; then seen=1; continue; fi
-	units=$((units + 1))
-	s=
-	case ${a%.service} in
-` + cases.String() + `	esac
-	if [ -z "$quiet" ]; then printf '%s\n' "${s:-inactive}"; fi
-	if [ "$s" = active ]; then rc=0
-	elif [ -n "$s" ] && [ "$rc" -ne 0 ]; then rc=3
+if [ -z "$units" ]; then
+	if [ "$verb" = show ]; then
+		printf 'sshtest: the systemctl stub does not simulate: %s\n' "$*" >&2
+		exit 2
 	fi
-done
-if [ "$units" -eq 0 ]; then
 	printf '%s\n' 'Too few arguments.' >&2
 	exit 1
 fi
+rc=3
+sep=
+for u in $units; do
+	case ${u%.service} in
+` + cases.String() + `	*) set -- ` + q(nf[0]) + " " + q(nf[1]) + " " + q(nf[2]) + " " + q(nf[3]) + ` ;;
+	esac
+	if [ "$verb" = is-active ]; then
+		if [ -z "$quiet" ]; then printf '%s\n' "$2"; fi
+		if [ "$2" = active ]; then rc=0; fi
+		continue
+	fi
+	rc=0
+	if [ -n "$sep" ]; then printf '\n'; fi
+	sep=1
+	# systemd prints the properties asked for in its own order.
+	case ,$props, in *,LoadState,*) printf 'LoadState=%s\n' "$1" ;; esac
+	case ,$props, in *,ActiveState,*) printf 'ActiveState=%s\n' "$2" ;; esac
+	case ,$props, in *,SubState,*) printf 'SubState=%s\n' "$3" ;; esac
+	case ,$props, in *,UnitFileState,*) printf 'UnitFileState=%s\n' "$4" ;; esac
+done
 exit $rc
 `
 }

@@ -254,9 +254,14 @@ func TestSudo(t *testing.T) {
 		{ReadyProfile(), "sudo -n systemctl is-active nginx", "active\n", "", 0},
 		{ReadyProfile(), "sudo -n nosuchtool", "", "sudo: nosuchtool: command not found\n", 1},
 		{SudoPasswordProfile(), "sudo -n true", "", "sudo: a password is required\n", 1},
-		{SudoNotPermittedProfile(), "sudo -n true", "", "Sorry, user pressluft is not allowed to execute '/usr/bin/true' as root on node-1.\n", 1},
-		{SudoNotPermittedProfile(), "sudo -n nginx -v", "", "Sorry, user pressluft is not allowed to execute '/usr/sbin/nginx -v' as root on node-1.\n", 1},
+		// What sudo 1.9.13 printed on the fleet's Debian 12 nodes.
+		{ReadyProfile(), "sudo -n -v", "", "", 0},
+		{SudoPasswordProfile(), "sudo -n -v", "", "sudo: a password is required\n", 1},
+		{SudoNotPermittedProfile(), "sudo -n true", "", "sudo: a password is required\n", 1},
+		{SudoNotPermittedProfile(), "sudo -n nginx -v", "", "sudo: a password is required\n", 1},
+		{SudoNotPermittedProfile(), "sudo -n -v", "", "Sorry, user pressluft may not run sudo on node-1.\n", 1},
 		{SudoRequireTTYProfile(), "sudo -n true", "", "sudo: sorry, you must have a tty to run sudo\n", 1},
+		{SudoRequireTTYProfile(), "sudo -n -v", "", "sudo: sorry, you must have a tty to run sudo\n", 1},
 		{SudoMissingProfile(), "command -v sudo || exit 9", "", "", 9},
 	}
 	for _, tt := range tests {
@@ -286,8 +291,19 @@ func TestSystemctl(t *testing.T) {
 		{"quiet", ReadyProfile(), "systemctl is-active --quiet mariadb", "", "", 0},
 		{"inactive", ServiceInactiveProfile("mariadb"), "systemctl is-active mariadb", "inactive\n", "", 3},
 		{"failed", ServiceStateProfile("nginx", "failed"), "systemctl is-active nginx", "failed\n", "", 3},
-		{"unknown unit", ReadyProfile(), "systemctl is-active apache2", "inactive\n", "", 4},
-		{"missing component", MissingComponentProfile("redis"), "systemctl is-active redis-server", "inactive\n", "", 4},
+		// What systemd 252 printed on the fleet's Debian 12 nodes.
+		{"unknown unit", ReadyProfile(), "systemctl is-active apache2", "inactive\n", "", 3},
+		{"missing component", MissingComponentProfile("redis"), "systemctl is-active redis-server", "inactive\n", "", 3},
+		{"masked is inactive", ServiceStateProfile("redis", "masked"), "systemctl is-active redis-server", "inactive\n", "", 3},
+		{"one active", ServiceStateProfile("redis", "masked"), "systemctl is-active nginx redis-server", "active\ninactive\n", "", 0},
+		{"show", ServiceStateProfile("redis", "masked"), "systemctl show -p LoadState,ActiveState,SubState,UnitFileState nginx redis-server nosuch",
+			"LoadState=loaded\nActiveState=active\nSubState=running\nUnitFileState=enabled\n\n" +
+				"LoadState=masked\nActiveState=inactive\nSubState=dead\nUnitFileState=masked\n\n" +
+				"LoadState=not-found\nActiveState=inactive\nSubState=dead\nUnitFileState=\n", "", 0},
+		{"show in systemd's order", ServiceStateProfile("nginx", "failed"), "systemctl show -p ActiveState,LoadState nginx",
+			"LoadState=loaded\nActiveState=failed\n", "", 0},
+		{"show activating", ServiceStateProfile("redis", "activating"), "systemctl show -p LoadState,ActiveState,SubState redis-server",
+			"LoadState=loaded\nActiveState=activating\nSubState=auto-restart\n", "", 0},
 		{"no systemd", NoSystemdProfile(), "systemctl is-active nginx", "",
 			"System has not been booted with systemd as init system (PID 1). Can't operate.\nFailed to connect to bus: Host is down\n", 1},
 	}

@@ -200,6 +200,9 @@ func (n *Node) run(s gliderssh.Session, p Profile, gen int, rec *Exec, stdin io.
 	}
 	argv := []string{"/bin/sh"}
 	if cmd := s.RawCommand(); cmd != "" {
+		if p.ShellStartupOutput != "" {
+			cmd = "printf '%s' " + q(p.ShellStartupOutput) + "; " + cmd
+		}
 		argv = append(argv, "-c", cmd)
 	}
 	env := []string{
