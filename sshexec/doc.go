@@ -183,6 +183,9 @@
 //	ssh_unreachable        TCP connect refused, unreachable or timed out
 //	ssh_handshake_failed   no or broken SSH handshake (silent peer, garbage
 //	                       banner, handshake or authentication timeout)
+//	ssh_connection_dropped the node closed or reset the connection before
+//	                       its banner or during key exchange, twice (Run
+//	                       retries once: sshd past MaxStartups)
 //	ssh_host_key_unknown   the policy knows no key for the host
 //	ssh_host_key_mismatch  the node presented another (or a revoked) key;
 //	                       Error.Fingerprint names it
