@@ -290,9 +290,11 @@ func (g *Gate) target(ctx context.Context, n Node) (sshexec.Target, *readiness.T
 		return sshexec.Target{}, unavailable("no client key is configured for the node", nil)
 	case a.HostKeys == nil:
 		return sshexec.Target{}, unavailable("no host-key policy is configured for the node", nil)
+	case a.UseAgent && len(a.AgentKeys) == 0:
+		return sshexec.Target{}, unavailable("the ssh agent is not restricted to the node's own key", nil)
 	}
 	return sshexec.Target{
 		Host: strings.TrimSpace(n.Host), Port: n.port(), User: n.User,
-		Signers: a.Signers, UseAgent: a.UseAgent, HostKeys: a.HostKeys,
+		Signers: a.Signers, UseAgent: a.UseAgent, AgentKeys: a.AgentKeys, HostKeys: a.HostKeys,
 	}, nil
 }
