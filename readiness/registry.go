@@ -199,7 +199,7 @@ var registry = []CodeInfo{
 	{
 		Code: CodeSSHBannedSuspected, Prerequisite: PrereqTCP, State: StateNotReady,
 		Severity: SeverityBlocking, Retryable: true,
-		Message:     "The node answered recently but stopped answering right after SSH authentication failures: its fail2ban (or another intrusion blocker) has probably banned the control plane's IP address.",
+		Message:     "The node answered recently but stopped answering right after SSH authentication failures: its fail2ban (or another intrusion blocker) may have banned the control plane's IP address.",
 		Remediation: "Fix the key first (see ssh_auth_failed), then lift the ban from the node's console or another address: sudo fail2ban-client set sshd unbanip CONTROL_PLANE_IP. The control plane's IP is the source address the node sees (on the control plane: ip route get NODE_IP, the src field; behind NAT, curl -s https://ifconfig.me); sudo fail2ban-client status sshd lists the banned addresses. Bans survive reboots (fail2ban's database); to stop future bans, add the IP to ignoreip in /etc/fail2ban/jail.local.",
 	},
 }
