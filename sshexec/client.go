@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"golang.org/x/crypto/ssh"
@@ -246,6 +247,9 @@ func (r *run) connect(ctx context.Context, addr string, signers []ssh.Signer, t0
 	conn, err := d.DialContext(ctx, "tcp", addr)
 	r.res.Timing.Dial = time.Since(t0)
 	if err != nil {
+		if errors.Is(err, syscall.ECONNRESET) {
+			r.res.Connections++ // accepted, then reset before connect returned
+		}
 		return nil, nil, r.dialErr(ctx, err)
 	}
 	r.res.Connections++

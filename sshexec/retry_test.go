@@ -43,7 +43,7 @@ func TestRunRetriesPreAuthDrop(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			n := sshtest.NewNodeT(t, tt.profile)
-			c := &sshexec.Client{Timeout: 5 * time.Second, HandshakeTimeout: time.Second}
+			c := &sshexec.Client{Timeout: 10 * time.Second}
 			res, err := c.Run(context.Background(), n.Target(), "true", nil)
 			if got := sshexec.CodeOf(err); got != tt.wantCode {
 				t.Fatalf("code: got %q, want %q (err %v)", got, tt.wantCode, err)
