@@ -100,8 +100,9 @@ type Result struct {
 // or during key exchange (what OpenSSH does to connections past
 // MaxStartups, default 10:30:100, e.g. while the node is being scanned)
 // is dialed once more, after a random wait of 250ms to 1s, within the same
-// deadline; Result.Connections and Timing.Retry say so. A second drop, or
-// one with no time left for the wait, is readiness.CodeSSHConnectionDropped.
+// deadline; Result.Connections and Timing.Retry say so. A second drop,
+// one with no time left for the wait, or a second connection that runs
+// out of time is readiness.CodeSSHConnectionDropped.
 // Nothing else is retried: not a timeout, not a host key failure, not an
 // authentication failure (each of which a node's fail2ban counts), and
 // not a drop after the host key was verified.
@@ -222,11 +223,16 @@ func (r *run) do(ctx context.Context) (*Result, error) {
 		}
 		t1 := time.Now()
 		r.res.Timing.Retry = t1.Sub(t0)
+		first := e
 		client, conn, err = r.connect(ctx, addr, signers, t1)
-		if errors.As(err, &e) && e.dropped {
+		switch {
+		case errors.As(err, &e) && e.dropped:
 			return nil, dropErr(e, "the node's sshd closed the connection before the ssh handshake twice (a connection limit such as MaxStartups, or a scan in progress)")
-		}
-		if err != nil {
+		case err != nil && errors.Is(err, context.DeadlineExceeded):
+			// The wait left the second connection too little time: what
+			// is known of the node is that it dropped the first.
+			return nil, dropErr(first, "the node's sshd closed the connection before the ssh handshake (a connection limit such as MaxStartups, or a scan in progress); the retry ran out of time")
+		case err != nil:
 			return nil, err
 		}
 	}
