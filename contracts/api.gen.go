@@ -298,6 +298,8 @@ const (
 	ReasonCodeRuntimeVersionUnsupported ReasonCode = "runtime_version_unsupported"
 	ReasonCodeServiceManagerUnavailable ReasonCode = "service_manager_unavailable"
 	ReasonCodeSshAuthFailed             ReasonCode = "ssh_auth_failed"
+	ReasonCodeSshBannedSuspected        ReasonCode = "ssh_banned_suspected"
+	ReasonCodeSshConnectionDropped      ReasonCode = "ssh_connection_dropped"
 	ReasonCodeSshCredentialsUnavailable ReasonCode = "ssh_credentials_unavailable"
 	ReasonCodeSshExecRejected           ReasonCode = "ssh_exec_rejected"
 	ReasonCodeSshHandshakeFailed        ReasonCode = "ssh_handshake_failed"
@@ -351,6 +353,10 @@ func (e ReasonCode) Valid() bool {
 	case ReasonCodeServiceManagerUnavailable:
 		return true
 	case ReasonCodeSshAuthFailed:
+		return true
+	case ReasonCodeSshBannedSuspected:
+		return true
+	case ReasonCodeSshConnectionDropped:
 		return true
 	case ReasonCodeSshCredentialsUnavailable:
 		return true

@@ -38,6 +38,8 @@ const (
 	DefaultProbeTimeout        = 10 * time.Second
 	DefaultStaleAfter          = 10 * time.Minute
 	DefaultMaxConcurrentProbes = 16
+	DefaultAuthFailBackoff     = 2 * time.Minute
+	DefaultAuthFailBackoffMax  = 10 * time.Minute
 )
 
 // ErrInvalidConfig is wrapped by New's errors.
@@ -85,6 +87,20 @@ type Config struct {
 	// is reused, so failures are re-probed sooner; 0 means
 	// DefaultFailTTL.
 	FailTTL time.Duration
+	// AuthFailBackoff is how long a refusal for ssh_auth_failed (or
+	// ssh_banned_suspected) is reused instead of FailTTL: by Check,
+	// Choose and the Monitor alike, so that neither create retries nor
+	// monitor ticks add failed logins to the node's fail2ban. It doubles
+	// with each consecutive auth failure, up to AuthFailBackoffMax; any
+	// other outcome resets it, and Refresh still probes at once. 0 means
+	// DefaultAuthFailBackoff (2m). With the defaults the gate's own
+	// probes land at 0, 2, 6, 14, 24, 34... minutes: at most 3 failed
+	// logins in any 10 minutes, under fail2ban's default maxretry 5 in
+	// findtime 10m (a FailTTL of 10s doubling would fit 6).
+	AuthFailBackoff time.Duration
+	// AuthFailBackoffMax caps AuthFailBackoff's doubling; 0 means
+	// DefaultAuthFailBackoffMax (10m).
+	AuthFailBackoffMax time.Duration
 	// StaleAfter is the age past which Report marks the last result
 	// stale (readiness_stale); 0 means DefaultStaleAfter.
 	StaleAfter time.Duration
@@ -157,6 +173,8 @@ func (c Config) withDefaults() (Config, error) {
 		{"FailTTL", &c.FailTTL, DefaultFailTTL},
 		{"StaleAfter", &c.StaleAfter, DefaultStaleAfter},
 		{"ProbeTimeout", &c.ProbeTimeout, DefaultProbeTimeout},
+		{"AuthFailBackoff", &c.AuthFailBackoff, DefaultAuthFailBackoff},
+		{"AuthFailBackoffMax", &c.AuthFailBackoffMax, DefaultAuthFailBackoffMax},
 	} {
 		if *d.v < 0 {
 			return c, fmt.Errorf("%w: %s is negative", ErrInvalidConfig, d.name)
@@ -164,6 +182,9 @@ func (c Config) withDefaults() (Config, error) {
 		if *d.v == 0 {
 			*d.v = d.def
 		}
+	}
+	if c.AuthFailBackoffMax < c.AuthFailBackoff {
+		c.AuthFailBackoffMax = c.AuthFailBackoff
 	}
 	if c.MaxConcurrentProbes < 0 {
 		return c, fmt.Errorf("%w: MaxConcurrentProbes is negative", ErrInvalidConfig)

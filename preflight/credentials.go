@@ -16,9 +16,15 @@ import (
 type Auth struct {
 	// Signers are the client keys offered, in order.
 	Signers []ssh.Signer
-	// UseAgent offers the keys of the SSH agent at $SSH_AUTH_SOCK after
-	// Signers.
+	// UseAgent offers keys of the SSH agent at $SSH_AUTH_SOCK after
+	// Signers: only those AgentKeys names. The gate refuses UseAgent
+	// without AgentKeys (ssh_credentials_unavailable, not dialed): every
+	// key an agent holds, offered to a node, is an authentication failure
+	// its fail2ban counts.
 	UseAgent bool
+	// AgentKeys are the public halves of the node's own keys in the
+	// agent (sshexec.Target.AgentKeys). Nil with UseAgent is refused.
+	AgentKeys []ssh.PublicKey
 	// HostKeys verifies the node's host key: sshexec.PinnedHostKeys, a
 	// known_hosts policy, or an accept-new policy that records what it
 	// learns. Required: nil is ssh_credentials_unavailable, never "accept

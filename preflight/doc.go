@@ -64,6 +64,33 @@
 // of the cache. Reports handed out are shared with the cache: treat them
 // as read-only.
 //
+// # fail2ban
+//
+// Nodes run fail2ban, which bans an address after a few failed logins
+// (Debian's sshd jail: maxretry 5 in findtime 10m; in its aggressive mode
+// a connection closed before authentication counts too). The gate never
+// gets the control plane banned by its own probes:
+//
+//   - A refusal for ssh_auth_failed is reused for AuthFailBackoff (2m),
+//     doubling with each consecutive auth failure up to
+//     AuthFailBackoffMax (10m), by Check, Choose and the Monitor alike;
+//     any other outcome resets it. With the defaults the gate makes at
+//     most 3 failed logins in any 10 minutes. Refresh, the operator's
+//     "re-check now", still probes at once: after fixing the key, press it.
+//   - Only the node's own key is offered: the gate refuses an Auth with
+//     UseAgent but no AgentKeys (ssh_credentials_unavailable, not dialed),
+//     and FileCredentials.AgentFallback names the one agent key.
+//   - sshexec retries a connection dropped before the handshake once,
+//     never an authentication failure.
+//
+// When a node that refused the key (a probe that reached its sshd within
+// the last 24 hours) then stops answering (ssh_unreachable), the gate
+// reports ssh_banned_suspected instead, prerequisite tcp: the Detail and
+// the remediation give UnbanCommand (sudo fail2ban-client set sshd
+// unbanip CONTROL_PLANE_IP) and how to find the address. It is held under
+// the same backoff, and lasts until the node answers again. A gate
+// restarted loses this memory and reports ssh_unreachable.
+//
 // # Coalescing
 //
 // At most one probe of a node runs at a time, and every caller that needs

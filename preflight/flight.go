@@ -29,6 +29,11 @@ type entry struct {
 
 	hasStatus bool
 	status    NodeStatus
+
+	// The node's recent history, for the auth-failure backoff and the
+	// ban suspicion (ban.go).
+	authFails int       // consecutive probes that ended in ssh_auth_failed
+	contactAt time.Time // gate clock of the last probe that reached sshd
 }
 
 // flight is one probe of one node, shared by every caller that waits for
@@ -98,7 +103,7 @@ func (g *Gate) evaluate(ctx context.Context, n Node, op readiness.Operation, for
 		e.mu.Lock()
 		if e.hasObs && e.target == n.target() {
 			r := e.reportLocked(&g.cfg, op)
-			if now.Sub(e.at) < g.cfg.ttl(r) {
+			if now.Sub(e.at) < max(g.cfg.ttl(r), e.authHoldLocked(&g.cfg)) {
 				e.mu.Unlock()
 				return r, true, nil
 			}
@@ -199,6 +204,7 @@ func (g *Gate) run(e *entry, n Node, f *flight) {
 	now := g.cfg.Now()
 	e.mu.Lock()
 	if err == nil {
+		obs = e.noteLocked(n, obs, now)
 		e.gen++
 		e.hasObs, e.target, e.obs, e.at, e.reports = true, n.target(), obs, now, nil
 		e.recordLocked(e.reportLocked(&g.cfg, g.cfg.DefaultOperation), now)
@@ -290,9 +296,11 @@ func (g *Gate) target(ctx context.Context, n Node) (sshexec.Target, *readiness.T
 		return sshexec.Target{}, unavailable("no client key is configured for the node", nil)
 	case a.HostKeys == nil:
 		return sshexec.Target{}, unavailable("no host-key policy is configured for the node", nil)
+	case a.UseAgent && len(a.AgentKeys) == 0:
+		return sshexec.Target{}, unavailable("the ssh agent is not restricted to the node's own key", nil)
 	}
 	return sshexec.Target{
 		Host: strings.TrimSpace(n.Host), Port: n.port(), User: n.User,
-		Signers: a.Signers, UseAgent: a.UseAgent, HostKeys: a.HostKeys,
+		Signers: a.Signers, UseAgent: a.UseAgent, AgentKeys: a.AgentKeys, HostKeys: a.HostKeys,
 	}, nil
 }

@@ -26,6 +26,12 @@ func SameHostKeys(p sshexec.HostKeyPolicy) HostKeysFunc {
 // names no key file when AgentFallback is off.
 var ErrNoKeyFile = errors.New("preflight: node record names no SSH key file")
 
+// ErrNoAgentKey is the error of FileCredentials with AgentFallback for a
+// node whose own public key it cannot name: the record names no key file
+// and AgentKeys is nil or gives none. The agent's other keys are never
+// offered instead.
+var ErrNoAgentKey = errors.New("preflight: no public key names the node's key in the ssh agent")
+
 // FileCredentials is the Credentials of a control plane that keeps one
 // private key file per node and names it in the node record
 // (Node.KeyFile): the key is read when first needed, kept, and read again
@@ -45,11 +51,20 @@ type FileCredentials struct {
 	// Passphrase returns the passphrase of an encrypted key file; nil
 	// means key files are not encrypted (an encrypted one is an error).
 	Passphrase func(path string) ([]byte, error)
-	// AgentFallback offers the SSH agent's keys ($SSH_AUTH_SOCK) to a
-	// node whose record names no key file. A key file that is named but
-	// cannot be read is an error either way: it is never silently
-	// replaced by the agent.
+	// AgentFallback offers the node's own key from the SSH agent
+	// ($SSH_AUTH_SOCK), and only it, never the agent's other keys (each
+	// of which the node's fail2ban would count as a failed login):
+	//   - a record whose KeyFile does not exist while KeyFile+".pub"
+	//     does (the private half lives in the agent) is offered the agent
+	//     key with that public half;
+	//   - a record with no KeyFile is offered the agent keys AgentKeys
+	//     names for it, and fails with ErrNoAgentKey without them.
+	// A key file that exists but cannot be read or parsed is an error
+	// either way. False never uses the agent.
 	AgentFallback bool
+	// AgentKeys returns the public keys of a node's own keys in the
+	// agent, for records with no KeyFile (AgentFallback). Nil gives none.
+	AgentKeys func(ctx context.Context, n Node) ([]ssh.PublicKey, error)
 
 	mu    sync.Mutex
 	cache map[string]*keyFile
@@ -68,15 +83,30 @@ func (f *FileCredentials) Auth(ctx context.Context, n Node) (Auth, error) {
 		return Auth{}, errors.New("preflight: FileCredentials.HostKeys is nil")
 	}
 	var a Auth
-	if n.KeyFile == "" {
-		if !f.AgentFallback {
-			return Auth{}, ErrNoKeyFile
+	switch {
+	case n.KeyFile == "" && !f.AgentFallback:
+		return Auth{}, ErrNoKeyFile
+	case n.KeyFile == "":
+		var keys []ssh.PublicKey
+		if f.AgentKeys != nil {
+			var err error
+			if keys, err = f.AgentKeys(ctx, n); err != nil {
+				return Auth{}, fmt.Errorf("preflight: agent keys: %w", err)
+			}
 		}
-		a.UseAgent = true
-	} else {
+		if len(keys) == 0 {
+			return Auth{}, ErrNoAgentKey
+		}
+		a.UseAgent, a.AgentKeys = true, keys
+	default:
 		s, err := f.signer(n.KeyFile)
 		if err != nil {
-			return Auth{}, err
+			pub, ok := f.agentPublicKey(n.KeyFile, err)
+			if !ok {
+				return Auth{}, err
+			}
+			a.UseAgent, a.AgentKeys = true, []ssh.PublicKey{pub}
+			break
 		}
 		a.Signers = []ssh.Signer{s}
 	}
@@ -86,6 +116,23 @@ func (f *FileCredentials) Auth(ctx context.Context, n Node) (Auth, error) {
 	}
 	a.HostKeys = p
 	return a, nil
+}
+
+// agentPublicKey returns the public half at path+".pub" when AgentFallback
+// is on and the private key at path does not exist (err).
+func (f *FileCredentials) agentPublicKey(path string, err error) (ssh.PublicKey, bool) {
+	if !f.AgentFallback || !errors.Is(err, os.ErrNotExist) {
+		return nil, false
+	}
+	b, rerr := os.ReadFile(path + ".pub")
+	if rerr != nil {
+		return nil, false
+	}
+	pub, _, _, _, perr := ssh.ParseAuthorizedKey(b)
+	if perr != nil {
+		return nil, false
+	}
+	return pub, true
 }
 
 // signer returns the key at path, read again when the file changed.

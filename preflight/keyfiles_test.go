@@ -107,22 +107,58 @@ func TestFileCredentialsFailures(t *testing.T) {
 	require.Len(t, a.Signers, 1, "the right passphrase opens the key")
 }
 
+// TestFileCredentialsAgentFallback: the agent is only ever asked for the
+// node's own key, named by KeyFile+".pub" or by AgentKeys.
 func TestFileCredentialsAgentFallback(t *testing.T) {
 	t.Parallel()
-	c := &FileCredentials{HostKeys: pinnedNone(), AgentFallback: true}
-	a, err := c.Auth(ctx, Node{ID: "n"})
-	require.NoError(t, err)
-	require.True(t, a.UseAgent)
-	require.Empty(t, a.Signers)
+	dir := t.TempDir()
+	own := writeKey(t, filepath.Join(dir, "scratch"), nil)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "agent_key.pub"), ssh.MarshalAuthorizedKey(own), 0o644))
+
+	t.Run("no key file, no agent key named", func(t *testing.T) {
+		t.Parallel()
+		c := &FileCredentials{HostKeys: pinnedNone(), AgentFallback: true}
+		_, err := c.Auth(ctx, Node{ID: "n"})
+		require.ErrorIs(t, err, ErrNoAgentKey)
+	})
+	t.Run("no key file, AgentKeys names it", func(t *testing.T) {
+		t.Parallel()
+		c := &FileCredentials{HostKeys: pinnedNone(), AgentFallback: true,
+			AgentKeys: func(context.Context, Node) ([]ssh.PublicKey, error) { return []ssh.PublicKey{own}, nil }}
+		a, err := c.Auth(ctx, Node{ID: "n"})
+		require.NoError(t, err)
+		require.True(t, a.UseAgent)
+		require.Empty(t, a.Signers)
+		require.Len(t, a.AgentKeys, 1)
+		require.Equal(t, own.Marshal(), a.AgentKeys[0].Marshal())
+	})
+	t.Run("private half in the agent, public half beside KeyFile", func(t *testing.T) {
+		t.Parallel()
+		c := &FileCredentials{HostKeys: pinnedNone(), AgentFallback: true}
+		a, err := c.Auth(ctx, Node{ID: "n", KeyFile: filepath.Join(dir, "agent_key")})
+		require.NoError(t, err)
+		require.True(t, a.UseAgent)
+		require.Len(t, a.AgentKeys, 1)
+		require.Equal(t, own.Marshal(), a.AgentKeys[0].Marshal())
+	})
+	t.Run("without AgentFallback the .pub is not used", func(t *testing.T) {
+		t.Parallel()
+		c := &FileCredentials{HostKeys: pinnedNone()}
+		_, err := c.Auth(ctx, Node{ID: "n", KeyFile: filepath.Join(dir, "agent_key")})
+		require.ErrorIs(t, err, os.ErrNotExist)
+	})
 }
 
 // TestFileCredentialsThroughGate: a node whose key file is missing is
 // not dialed and is ssh_credentials_unavailable; an agent-only node is
-// dialed with the agent.
+// dialed with the agent, restricted to its own key; an Auth that asks
+// for the whole agent is refused without dialing.
 func TestFileCredentialsThroughGate(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	creds := &FileCredentials{HostKeys: pinnedNone(), AgentFallback: true}
+	own := writeKey(t, filepath.Join(dir, "scratch"), nil)
+	creds := &FileCredentials{HostKeys: pinnedNone(), AgentFallback: true,
+		AgentKeys: func(context.Context, Node) ([]ssh.PublicKey, error) { return []ssh.PublicKey{own}, nil }}
 	f := newFixture(t, func(c *Config) { c.Credentials = creds })
 	missing := activeNode("missing")
 	missing.KeyFile = filepath.Join(dir, "missing_key")
@@ -140,6 +176,18 @@ func TestFileCredentialsThroughGate(t *testing.T) {
 	tg := f.prober.targets["agent"]
 	f.prober.mu.Unlock()
 	require.True(t, tg.UseAgent, "agent-only node is dialed with the agent")
+	require.Len(t, tg.AgentKeys, 1, "and offered only its own key")
+
+	whole := newFixture(t, func(c *Config) {
+		c.Credentials = CredentialsFunc(func(context.Context, Node) (Auth, error) {
+			return Auth{UseAgent: true, HostKeys: sshexec.PinnedHostKeys()}, nil
+		})
+	})
+	whole.nodes.Put(activeNode("n"))
+	d, err = whole.gate.Check(ctx, readiness.OperationSiteCreate, "n")
+	require.NoError(t, err)
+	require.Equal(t, readiness.CodeSSHCredentialsUnavailable, d.Report.PrimaryReason)
+	require.Zero(t, whole.prober.count("n"), "every agent key: not dialed")
 }
 
 func TestHostLifecycle(t *testing.T) {

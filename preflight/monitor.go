@@ -15,7 +15,9 @@ import (
 // at once (sharing the gate's fleet-wide bound with Check) and waits for
 // all of them before the next wait. Each probe is a Refresh: it joins
 // nothing older than itself. Entries of nodes that are gone from the
-// NodeSource are dropped.
+// NodeSource are dropped. A node within its auth-failure backoff
+// (Config.AuthFailBackoff) is skipped, so the Monitor never adds failed
+// logins to the node's fail2ban faster than the backoff allows.
 //
 // Monitor returns ctx.Err() once ctx is done, after every probe it
 // started has finished (each is bounded by ProbeTimeout), or ErrClosed
@@ -57,7 +59,7 @@ func (g *Gate) sweep(ctx context.Context) {
 loop:
 	for _, n := range nodes {
 		seen[n.ID] = true
-		if !n.probed() {
+		if !n.probed() || g.held(n) {
 			continue
 		}
 		select {
@@ -79,6 +81,18 @@ loop:
 	if ctx.Err() == nil {
 		g.prune(seen)
 	}
+}
+
+// held reports whether n's last observation is within its auth-failure
+// backoff, which the Monitor respects.
+func (g *Gate) held(n Node) bool {
+	e := g.lookup(n.ID)
+	if e == nil {
+		return false
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.heldLocked(&g.cfg, n.target(), g.cfg.Now())
 }
 
 // prune drops the entries of nodes the NodeSource no longer lists.

@@ -152,7 +152,10 @@
 //
 // Observe makes one TCP connection and one exec request per call, whatever
 // the outcome, and no retries: the whole check is a single round trip
-// bounded by the client's Timeout (10s by default). On a host whose tools
+// bounded by the client's Timeout (10s by default). The one exception is
+// sshexec's: a connection the node's sshd drops before its banner or in
+// key exchange (MaxStartups) is dialed once more within that Timeout;
+// the exec still happens at most once. On a host whose tools
 // come from packages the script starts three commands at once (sudo,
 // grep, systemctl) and no interpreter (PHP, Python); its report is a few
 // kilobytes. grep is there for speed: dpkg-query parses the whole status

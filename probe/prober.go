@@ -25,8 +25,11 @@ type Prober struct {
 }
 
 // Observe runs the probe on one node and says what it saw. It makes
-// exactly one SSH connection with one exec request (Command, with Script
-// on stdin) and does not retry; retries and caching belong to the caller.
+// one SSH connection with one exec request (Command, with Script on
+// stdin) and does not retry; retries and caching belong to the caller.
+// The one exception is sshexec's: a connection the node's sshd drops
+// before the handshake (MaxStartups) is dialed once more, within the
+// same deadline, and a second drop is ssh_connection_dropped.
 //
 // The Observation always has NodeID, User (t.User), CheckedAt (when the
 // round trip started) and Duration. Then exactly one of:

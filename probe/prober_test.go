@@ -334,3 +334,50 @@ func TestObserveBeforeDialing(t *testing.T) {
 		})
 	}
 }
+
+// A node whose sshd drops one connection before the handshake (past
+// MaxStartups) is ready in one Observe, over two connections; one that
+// drops both is not ready for that reason, at the handshake step, and
+// the report never says the handshake is broken.
+func TestObservePreAuthDrop(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		times int // connections dropped; 0 is every one
+		want  readiness.Code
+	}{
+		{"dropped once", 1, ""},
+		{"dropped twice", 2, readiness.CodeSSHConnectionDropped},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			p := sshtest.ReadyProfile()
+			p.Fault, p.FaultConnections = sshtest.FaultDropBeforeBanner, tt.times
+			node := sshtest.NewNodeT(t, p)
+			obs := (&Prober{Client: &sshexec.Client{Timeout: 10 * time.Second}}).Observe(context.Background(), "n1", node.Target())
+			r := readiness.Evaluate(obs, readiness.Baseline(), "")
+			if c := node.Connections(); c != 2 {
+				t.Errorf("node saw %d connections, want 2", c)
+			}
+			if tt.want == "" {
+				if r.State != readiness.StateReady {
+					t.Fatalf("state = %s (%+v), want ready", r.State, r.Reasons)
+				}
+				if n := len(node.Execs()); n != 1 {
+					t.Errorf("node saw %d execs, want 1", n)
+				}
+				return
+			}
+			if r.PrimaryReason != tt.want {
+				t.Fatalf("primary reason = %q, want %q", r.PrimaryReason, tt.want)
+			}
+			if obs.Transport.Reached != readiness.PrereqSSHHandshake {
+				t.Errorf("reached = %q, want ssh_handshake", obs.Transport.Reached)
+			}
+			if strings.Contains(obs.Transport.Detail, "failed") || !strings.Contains(obs.Transport.Detail, "MaxStartups") {
+				t.Errorf("detail = %q, want the drop named, not a failed handshake", obs.Transport.Detail)
+			}
+		})
+	}
+}

@@ -37,6 +37,8 @@ const (
 	CodeSudoFailed                Code = "sudo_failed"
 	CodeNoCandidateNode           Code = "no_candidate_node"
 	CodeSSHHostCertInvalid        Code = "ssh_host_cert_invalid"
+	CodeSSHConnectionDropped      Code = "ssh_connection_dropped"
+	CodeSSHBannedSuspected        Code = "ssh_banned_suspected"
 )
 
 // Prerequisite names one node in the ordered prerequisite graph. A

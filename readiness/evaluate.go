@@ -101,8 +101,8 @@ var chain = []struct {
 	pr    Prerequisite
 	codes []Code
 }{
-	{"tcp", PrereqTCP, []Code{CodeSSHHostUnresolvable, CodeSSHUnreachable}},
-	{"ssh_handshake", PrereqSSHHandshake, []Code{CodeSSHHandshakeFailed}},
+	{"tcp", PrereqTCP, []Code{CodeSSHHostUnresolvable, CodeSSHUnreachable, CodeSSHBannedSuspected}},
+	{"ssh_handshake", PrereqSSHHandshake, []Code{CodeSSHHandshakeFailed, CodeSSHConnectionDropped}},
 	{"host_key", PrereqHostKey, []Code{CodeSSHHostKeyUnknown, CodeSSHHostKeyMismatch, CodeSSHHostCertInvalid}},
 	{"auth", PrereqAuth, []Code{CodeSSHAuthFailed, CodeSSHCredentialsUnavailable}},
 	{"exec", PrereqExec, []Code{CodeSSHExecRejected, CodeProbeTimeout, CodeProbeInterrupted, CodeProbeOutputInvalid}},

@@ -44,7 +44,8 @@ type Observation struct {
 // TransportFailure is a failed SSH round trip, classified by phase.
 type TransportFailure struct {
 	// Code is one of the transport codes: ssh_host_unresolvable,
-	// ssh_unreachable, ssh_handshake_failed, ssh_host_key_unknown,
+	// ssh_unreachable, ssh_banned_suspected, ssh_handshake_failed,
+	// ssh_connection_dropped, ssh_host_key_unknown,
 	// ssh_host_key_mismatch, ssh_host_cert_invalid, ssh_auth_failed,
 	// ssh_exec_rejected, probe_timeout, probe_interrupted,
 	// probe_output_invalid.

@@ -190,6 +190,18 @@ var registry = []CodeInfo{
 		Message:     "The node's SSH host certificate is not valid for it (expired or not yet valid, issued for another host name, revoked, not a host certificate, or not signed by a trusted CA).",
 		Remediation: "Re-sign the node's host key with the fleet CA for the host name the control plane connects to: sudo ssh-keygen -s CA_KEY -I ID -h -n HOSTNAME -V +52w /etc/ssh/ssh_host_ed25519_key.pub; on the node, add HostCertificate /etc/ssh/ssh_host_ed25519_key-cert.pub to /etc/ssh/sshd_config; then restart ssh (sudo systemctl restart ssh) and re-check. If the CA itself is revoked, sign with the new CA and update the @cert-authority line in the control plane's known_hosts.",
 	},
+	{
+		Code: CodeSSHConnectionDropped, Prerequisite: PrereqSSHHandshake, State: StateNotReady,
+		Severity: SeverityBlocking, Retryable: true,
+		Message:     "The node's sshd closed the connection before the SSH handshake, twice in a row. The handshake itself is not known to be broken: sshd does this when its limit on unauthenticated connections (MaxStartups, default 10:30:100) is reached, for example during an SSH scan of the node.",
+		Remediation: "Re-check in a minute; this usually passes on its own. If it persists, look for the drops in the node's log (sudo journalctl -u ssh | grep -i 'drop connection\\|MaxStartups'), count the unauthenticated connections (sudo ss -tn state established '( sport = :22 )'), and raise MaxStartups in /etc/ssh/sshd_config (e.g. MaxStartups 30:30:100, then sudo systemctl reload ssh) or rate-limit the scanner.",
+	},
+	{
+		Code: CodeSSHBannedSuspected, Prerequisite: PrereqTCP, State: StateNotReady,
+		Severity: SeverityBlocking, Retryable: true,
+		Message:     "The node answered recently but stopped answering right after SSH authentication failures: its fail2ban (or another intrusion blocker) may have banned the control plane's IP address.",
+		Remediation: "Fix the key first (see ssh_auth_failed), then lift the ban from the node's console or another address: sudo fail2ban-client set sshd unbanip CONTROL_PLANE_IP. The control plane's IP is the source address the node sees (on the control plane: ip route get NODE_IP, the src field; behind NAT, curl -s https://ifconfig.me); sudo fail2ban-client status sshd lists the banned addresses. Bans survive reboots (fail2ban's database); to stop future bans, add the IP to ignoreip in /etc/fail2ban/jail.local.",
+	},
 }
 
 // Registry returns a copy of every reason code with its metadata, in

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/agent"
 
 	"github.com/pressluft/runtime-readiness/readiness"
@@ -144,5 +145,46 @@ func TestAgentUnavailable(t *testing.T) {
 	}
 	if n := srv.accepted.Load(); n != 0 {
 		t.Errorf("got %d connections, want 0: nothing is dialed without keys", n)
+	}
+}
+
+// AgentKeys offers only the node's own key from the agent: a server that
+// authorizes another key the agent holds is never offered that key.
+func TestAgentKeysFilter(t *testing.T) {
+	_, priv, _ := deterministicEd25519()
+	own := mustSigner(t, priv).PublicKey()
+	other := testRSAKey(t)
+	a := newTestAgent(t, agent.AddedKey{PrivateKey: other}, agent.AddedKey{PrivateKey: priv})
+	t.Setenv("SSH_AUTH_SOCK", a.path)
+	otherPub := mustSigner(t, other).PublicKey()
+	srv := newTestServerAuthorizing(t, otherPub)
+	tg := srv.target()
+	tg.Signers = nil
+	tg.UseAgent = true
+
+	// Unfiltered, the agent's other key gets in: what fail2ban counts.
+	if _, err := new(sshexec.Client).Run(context.Background(), tg, "true", nil); err != nil {
+		t.Fatalf("every agent key: got %v, want nil", err)
+	}
+	// Filtered to the node's own key, the other key is not offered.
+	tg.AgentKeys = []ssh.PublicKey{own}
+	_, err := new(sshexec.Client).Run(context.Background(), tg, "true", nil)
+	if got := sshexec.CodeOf(err); got != readiness.CodeSSHAuthFailed {
+		t.Errorf("own key only: got %q (%v), want ssh_auth_failed", got, err)
+	}
+	tg.AgentKeys = []ssh.PublicKey{otherPub}
+	if _, err := new(sshexec.Client).Run(context.Background(), tg, "true", nil); err != nil {
+		t.Errorf("filtered to the authorized key: got %v, want nil", err)
+	}
+
+	// A key the agent does not hold: nothing is dialed.
+	before := srv.accepted.Load()
+	tg.AgentKeys = []ssh.PublicKey{newEd25519Signer(t).PublicKey()}
+	_, err = new(sshexec.Client).Run(context.Background(), tg, "true", nil)
+	if !errors.Is(err, sshexec.ErrAgentUnavailable) || sshexec.CodeOf(err) != readiness.CodeSSHCredentialsUnavailable {
+		t.Errorf("key not in agent: got %v, want ErrAgentUnavailable with ssh_credentials_unavailable", err)
+	}
+	if n := srv.accepted.Load() - before; n != 0 {
+		t.Errorf("key not in agent: got %d connections, want 0", n)
 	}
 }

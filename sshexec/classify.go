@@ -91,6 +91,12 @@ func (r *run) dialErr(ctx context.Context, err error) *Error {
 	if r.stopped(ctx) {
 		return r.ctxErr(ctx, PhaseDial, err)
 	}
+	if errors.Is(err, syscall.ECONNRESET) {
+		// The node accepted the connection and reset it before connect
+		// returned: dropped before the banner, not unreachable.
+		return &Error{Phase: PhaseHandshake, Code: readiness.CodeSSHConnectionDropped,
+			Detail: "the node's sshd closed the connection before the ssh handshake", Err: err, dropped: true}
+	}
 	var netErr net.Error
 	d := "tcp connect failed"
 	switch {

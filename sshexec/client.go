@@ -5,11 +5,13 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"golang.org/x/crypto/ssh"
@@ -54,6 +56,11 @@ type Timing struct {
 	// Exec covers opening the session, the command, and reading its
 	// output to the end.
 	Exec time.Duration
+	// Retry covers a first connection the node dropped before the SSH
+	// handshake and the randomized wait before the second (see Run);
+	// Dial and Handshake are then the second connection's. Zero when
+	// the first connection served.
+	Retry time.Duration
 }
 
 // Result is a command that ran to completion on the node. A non-zero
@@ -76,13 +83,29 @@ type Result struct {
 	// HostKeyLearned is set when an AcceptNew policy accepted HostKey as
 	// a previously unknown key.
 	HostKeyLearned bool
-	Timing         Timing
+	// Connections is how many TCP connections the Run made: 1, or 2 when
+	// the node dropped the first before the SSH handshake.
+	Connections int
+	Timing      Timing
 }
 
 // Run connects to t, runs cmd once (no PTY) with stdin as its standard
 // input (closed after it; Run only reads it, so one slice may serve many
 // concurrent Runs), and waits for its exit status. It uses one TCP
 // connection and one session, and closes both before returning.
+//
+// # Pre-auth drops
+//
+// A node whose sshd closes or resets the connection before its SSH banner
+// or during key exchange (what OpenSSH does to connections past
+// MaxStartups, default 10:30:100, e.g. while the node is being scanned)
+// is dialed once more, after a random wait of 250ms to 1s, within the same
+// deadline; Result.Connections and Timing.Retry say so. A second drop,
+// one with no time left for the wait, or a second connection that runs
+// out of time is readiness.CodeSSHConnectionDropped.
+// Nothing else is retried: not a timeout, not a host key failure, not an
+// authentication failure (each of which a node's fail2ban counts), and
+// not a drop after the host key was verified.
 //
 // Run returns within its deadline (the earlier of ctx's and Timeout) plus
 // a small margin, whatever the node does: when the deadline passes or ctx
@@ -168,7 +191,7 @@ func (r *run) do(ctx context.Context) (*Result, error) {
 	t0 := time.Now()
 	signers := slices.Clone(r.t.Signers)
 	if r.t.UseAgent {
-		as, err := agentSigners(ctx, &r.conns)
+		as, err := agentSigners(ctx, &r.conns, r.t.AgentKeys)
 		if err != nil {
 			if r.stopped(ctx) {
 				return nil, r.ctxErr(ctx, PhaseConfig, err)
@@ -182,19 +205,36 @@ func (r *run) do(ctx context.Context) (*Result, error) {
 	}
 
 	addr := net.JoinHostPort(r.t.Host, strconv.Itoa(r.port))
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, "tcp", addr)
-	r.res.Timing.Dial = time.Since(t0)
+	client, conn, err := r.connect(ctx, addr, signers, t0)
 	if err != nil {
-		return nil, r.dialErr(ctx, err)
-	}
-	if !r.conns.add(conn) {
-		return nil, r.ctxErr(ctx, PhaseDial, nil)
-	}
-
-	client, err := r.handshake(ctx, conn, addr, signers)
-	if err != nil {
-		return nil, err
+		var e *Error
+		if !errors.As(err, &e) || !e.dropped {
+			return nil, err
+		}
+		r.res.Timing.Retry = time.Since(t0)
+		wait := retryWait()
+		if !time.Now().Add(wait).Before(r.deadline) {
+			return nil, dropErr(e, "the node's sshd closed the connection before the ssh handshake (a connection limit such as MaxStartups, or a scan in progress); no time was left to retry")
+		}
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+			return nil, r.ctxErr(ctx, PhaseDial, err)
+		}
+		t1 := time.Now()
+		r.res.Timing.Retry = t1.Sub(t0)
+		first := e
+		client, conn, err = r.connect(ctx, addr, signers, t1)
+		switch {
+		case errors.As(err, &e) && e.dropped:
+			return nil, dropErr(e, "the node's sshd closed the connection before the ssh handshake twice (a connection limit such as MaxStartups, or a scan in progress)")
+		case err != nil && errors.Is(err, context.DeadlineExceeded):
+			// The wait left the second connection too little time: what
+			// is known of the node is that it dropped the first.
+			return nil, dropErr(first, "the node's sshd closed the connection before the ssh handshake (a connection limit such as MaxStartups, or a scan in progress); the retry ran out of time")
+		case err != nil:
+			return nil, err
+		}
 	}
 	defer func() {
 		_ = client.Close()
@@ -205,7 +245,44 @@ func (r *run) do(ctx context.Context) (*Result, error) {
 	return r.exec(ctx, client)
 }
 
-func (r *run) handshake(ctx context.Context, conn net.Conn, addr string, signers []ssh.Signer) (*ssh.Client, error) {
+// connect dials addr and runs the SSH handshake on the connection; t0 is
+// when the attempt began (for Timing.Dial). A connection the node dropped
+// before the handshake is an *Error with dropped set.
+func (r *run) connect(ctx context.Context, addr string, signers []ssh.Signer, t0 time.Time) (*ssh.Client, net.Conn, error) {
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", addr)
+	r.res.Timing.Dial = time.Since(t0)
+	if err != nil {
+		if errors.Is(err, syscall.ECONNRESET) {
+			r.res.Connections++ // accepted, then reset before connect returned
+		}
+		return nil, nil, r.dialErr(ctx, err)
+	}
+	r.res.Connections++
+	if !r.conns.add(conn) {
+		return nil, nil, r.ctxErr(ctx, PhaseDial, nil)
+	}
+	hc := &headConn{Conn: conn}
+	client, err := r.handshake(ctx, hc, addr, signers)
+	if err != nil {
+		_ = conn.Close()
+		return nil, nil, err
+	}
+	return client, conn, nil
+}
+
+// retryWait is the random wait before the second connection, 250ms to 1s,
+// so that clients dropped together do not come back together.
+func retryWait() time.Duration {
+	return 250*time.Millisecond + rand.N(750*time.Millisecond)
+}
+
+// dropErr is the final error of a Run whose connection the node dropped.
+func dropErr(e *Error, detail string) *Error {
+	return &Error{Phase: PhaseHandshake, Code: readiness.CodeSSHConnectionDropped, Detail: detail, Err: e.Err}
+}
+
+func (r *run) handshake(ctx context.Context, conn *headConn, addr string, signers []ssh.Signer) (*ssh.Client, error) {
 	hk := newHostKeyCheck(r.t.HostKeys, r.t.Host, r.port)
 	algos := hk.algorithms()
 	config := &ssh.ClientConfig{
@@ -259,6 +336,11 @@ func (r *run) handshake(ctx context.Context, conn net.Conn, addr string, signers
 	case phase == PhaseAuth:
 		return nil, &Error{Phase: PhaseAuth, Code: readiness.CodeSSHHandshakeFailed,
 			Detail: "connection lost during authentication", Err: err}
+	case isDrop(err) && conn.beforeOrInSSH():
+		// Closed or reset before the banner, or after an SSH banner
+		// during key exchange: sshd past MaxStartups. Run retries.
+		return nil, &Error{Phase: PhaseHandshake, Code: readiness.CodeSSHConnectionDropped,
+			Detail: "the node's sshd closed the connection before the ssh handshake", Err: err, dropped: true}
 	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
 		return nil, &Error{Phase: PhaseHandshake, Code: readiness.CodeSSHHandshakeFailed,
 			Detail: "connection closed during the ssh handshake", Err: err}

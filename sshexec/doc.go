@@ -26,7 +26,13 @@
 // # Cost
 //
 // Each Run costs one TCP connection, one key exchange, one public-key
-// authentication and one session; there is no connection reuse. Output
+// authentication and one session; there is no connection reuse. A node
+// that drops the first connection before its banner or in key exchange
+// (sshd past MaxStartups) costs a second connection after a random wait
+// of 250ms-1s, inside the same deadline (see Client.Run); nothing else is
+// retried, least of all an authentication failure, which a node's
+// fail2ban counts. For the same reason Target.AgentKeys restricts the
+// agent to the node's own key. Output
 // memory is bounded by 2 x MaxOutput per Run. A KnownHosts store adds one
 // stat of its file per Run, a parse when the file changed, and, for a key
 // learned, one locked rewrite of the file with two fsyncs.
@@ -183,6 +189,9 @@
 //	ssh_unreachable        TCP connect refused, unreachable or timed out
 //	ssh_handshake_failed   no or broken SSH handshake (silent peer, garbage
 //	                       banner, handshake or authentication timeout)
+//	ssh_connection_dropped the node closed or reset the connection before
+//	                       its banner or during key exchange, twice (Run
+//	                       retries once: sshd past MaxStartups)
 //	ssh_host_key_unknown   the policy knows no key for the host
 //	ssh_host_key_mismatch  the node presented another (or a revoked) key;
 //	                       Error.Fingerprint names it

@@ -59,6 +59,10 @@ type Error struct {
 	// Err is the underlying error, for debugging. Its text may come from
 	// the network peer; show Detail to operators instead.
 	Err error
+
+	// dropped marks a first connection the node dropped before the
+	// handshake, which Run retries.
+	dropped bool
 }
 
 // Error returns "sshexec: PHASE: DETAIL[: ERR]".

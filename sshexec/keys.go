@@ -1,6 +1,7 @@
 package sshexec
 
 import (
+	"bytes"
 	"context"
 	"crypto/x509"
 	"errors"
@@ -63,9 +64,10 @@ func LoadPrivateKeyFile(path string, passphrase []byte) (ssh.Signer, error) {
 }
 
 // agentSigners connects to the SSH agent at $SSH_AUTH_SOCK and returns
-// its signers. The connection is registered with g, which closes it when
-// the Run ends (the signers use it during authentication).
-func agentSigners(ctx context.Context, g *closer) ([]ssh.Signer, error) {
+// its signers; when only is non-empty, just those whose public key is one
+// of only. The connection is registered with g, which closes it when the
+// Run ends (the signers use it during authentication).
+func agentSigners(ctx context.Context, g *closer, only []ssh.PublicKey) ([]ssh.Signer, error) {
 	fail := func(detail string, err error) error {
 		if err == nil {
 			err = ErrAgentUnavailable
@@ -93,5 +95,21 @@ func agentSigners(ctx context.Context, g *closer) ([]ssh.Signer, error) {
 	if err != nil {
 		return nil, fail("cannot list the ssh agent's keys", err)
 	}
-	return signers, nil
+	if len(only) == 0 {
+		return signers, nil
+	}
+	kept := signers[:0]
+	for _, s := range signers {
+		pub := s.PublicKey().Marshal()
+		for _, k := range only {
+			if k != nil && bytes.Equal(pub, k.Marshal()) {
+				kept = append(kept, s)
+				break
+			}
+		}
+	}
+	if len(kept) == 0 {
+		return nil, fail("the ssh agent does not hold this node's key", nil)
+	}
+	return kept, nil
 }

@@ -15,8 +15,15 @@ type Target struct {
 	// UseAgent is true, the SSH agent at $SSH_AUTH_SOCK is used.
 	Signers []ssh.Signer
 	// UseAgent adds the keys of the SSH agent at $SSH_AUTH_SOCK after
-	// Signers.
+	// Signers: those AgentKeys names, or every key the agent holds when
+	// AgentKeys is empty.
 	UseAgent bool
+	// AgentKeys restricts UseAgent to the agent keys whose public half is
+	// one of these: the node's own key, so that a node is never offered
+	// (and its fail2ban never counts) every key of the agent. An agent
+	// holding none of them is ErrAgentUnavailable. Nil means every agent
+	// key, as ssh does without IdentitiesOnly.
+	AgentKeys []ssh.PublicKey
 	// HostKeys verifies the node's host key. Required: a nil policy is an
 	// error, never "accept anything".
 	HostKeys HostKeyPolicy

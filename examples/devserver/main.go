@@ -10,7 +10,7 @@
 // in-process fleet of fake SSH nodes.
 //
 //	devserver [-addr 127.0.0.1:8080] [-allow-remote] [-db PATH] [-nodes FILE] [-mode enforce|warn]
-//	          [-monitor-interval 30s] [-acquire-step 5s] [-workers 2]
+//	          [-allow-os ID-VERSION ...] [-monitor-interval 30s] [-acquire-step 5s] [-workers 2]
 //
 // The server has no authentication: anyone who reaches it can create
 // sites and nodes and read /metrics. It refuses an -addr that is not a
@@ -19,7 +19,9 @@
 //
 // -nodes FILE uses real SSH nodes instead of the fake fleet (see NodeSpec
 // for the format); an encrypted identity's passphrase comes from
-// $DEVSERVER_KEY_PASSPHRASE. Exit status: 0 after a clean shutdown
+// $DEVSERVER_KEY_PASSPHRASE. -allow-os debian-12 (repeatable) accepts
+// that OS besides Ubuntu 24.04, for nodes whose stack you have verified
+// on it; without it a Debian node is os_unsupported. Exit status: 0 after a clean shutdown
 // (SIGINT, SIGTERM), 1 on a runtime failure, 2 on bad flags or a bad
 // -nodes file.
 package main
@@ -42,6 +44,7 @@ import (
 	"time"
 
 	"github.com/pressluft/runtime-readiness/preflight"
+	"github.com/pressluft/runtime-readiness/readiness"
 )
 
 func main() {
@@ -54,7 +57,28 @@ func main() {
 type options struct {
 	addr, db, nodes, mode string
 	allowRemote           bool
+	allowOS               osList
 	cfg                   Config
+}
+
+// osList is a repeatable -allow-os flag.
+type osList []readiness.OSRelease
+
+func (l *osList) String() string {
+	s := make([]string, len(*l))
+	for i, o := range *l {
+		s[i] = o.String()
+	}
+	return strings.Join(s, ",")
+}
+
+func (l *osList) Set(v string) error {
+	o, err := readiness.ParseOSRelease(strings.TrimSpace(v))
+	if err != nil {
+		return err
+	}
+	*l = append(*l, o)
+	return nil
 }
 
 // usageError is a bad flag or -nodes file: exit 2.
@@ -69,6 +93,7 @@ func parseFlags(args []string, stderr io.Writer, getenv func(string) string) (op
 	fs.StringVar(&o.db, "db", "", "SQLite database file (default: a temporary file removed on exit)")
 	fs.StringVar(&o.nodes, "nodes", "", "JSON file of real SSH nodes (default: an in-process fake fleet)")
 	fs.StringVar(&o.mode, "mode", "enforce", "gate mode: enforce or warn")
+	fs.Var(&o.allowOS, "allow-os", "also accept this OS, as ID-VERSION (e.g. debian-12); repeatable")
 	fs.DurationVar(&o.cfg.MonitorInterval, "monitor-interval", 30*time.Second, "how often every node is re-probed in the background")
 	fs.DurationVar(&o.cfg.AcquireStep, "acquire-step", 5*time.Second, "simulated provider: time spent in each of acquiring and provisioning")
 	fs.IntVar(&o.cfg.Workers, "workers", 2, "job worker goroutines")
@@ -89,7 +114,7 @@ func parseFlags(args []string, stderr io.Writer, getenv func(string) string) (op
 	if o.cfg.MonitorInterval <= 0 || o.cfg.AcquireStep <= 0 || o.cfg.Workers <= 0 {
 		return o, usageError{errors.New("devserver: -monitor-interval, -acquire-step and -workers must be positive")}
 	}
-	o.cfg.Mode, o.cfg.DBPath = preflight.Mode(o.mode), o.db
+	o.cfg.Mode, o.cfg.DBPath, o.cfg.AllowOS = preflight.Mode(o.mode), o.db, o.allowOS
 	if o.nodes != "" {
 		var pass []byte
 		if p := getenv("DEVSERVER_KEY_PASSPHRASE"); p != "" {

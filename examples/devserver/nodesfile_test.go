@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"errors"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -255,4 +256,55 @@ func TestRealNodesPinnedHostKey(t *testing.T) {
 	res.json(t, &e)
 	require.Equal(t, readiness.CodeSSHHostKeyMismatch, e.Readiness.PrimaryReason)
 	require.False(t, ranJobCommand(fake))
+}
+
+// A Debian node is os_unsupported under the SDK's baseline, and ready
+// with -allow-os debian-12: the lever a fleet of Debian hosts needs.
+func TestRealNodesAllowOS(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	id, pub := keyFile(t, dir)
+	p := sshtest.DebianProfile()
+	p.AuthorizedKeys = []ssh.PublicKey{pub}
+	fake := sshtest.NewNodeT(t, p)
+	data, err := json.Marshal([]NodeSpec{{
+		Name: "deb-1", Host: "127.0.0.1", Port: fake.Port(), User: sshtest.DefaultUser, IdentityFile: id,
+		HostKey: string(ssh.MarshalAuthorizedKey(fake.HostKey())), IsLocal: true,
+	}})
+	require.NoError(t, err)
+	file := writeFile(t, dir, "nodes.json", string(data))
+
+	for _, tt := range []struct {
+		args []string
+		want readiness.Code // "" means ready
+	}{
+		{nil, readiness.CodeOSUnsupported},
+		{[]string{"-allow-os", "debian-12"}, ""},
+		{[]string{"-allow-os", "debian-11", "-allow-os", "debian-12"}, ""},
+	} {
+		t.Run(strings.Join(append([]string{"flags"}, tt.args...), " "), func(t *testing.T) {
+			o, err := parseFlags(append([]string{"-nodes", file}, tt.args...), io.Discard, func(string) string { return "" })
+			require.NoError(t, err)
+			s, _ := testServer(t, func(c *Config) { c.Nodes, c.AllowOS = o.cfg.Nodes, o.cfg.AllowOS })
+			nodeID := s.Fleet()[0].ID
+			res := do(t, s, "POST", "/api/nodes/"+nodeID+"/readiness/refresh", "")
+			require.Equal(t, http.StatusOK, res.Status, "body: %s", res.Body)
+			var r readiness.Report
+			res.json(t, &r)
+			if tt.want == "" {
+				require.Equal(t, readiness.StateReady, r.State, "reasons: %+v", r.Reasons)
+				res := do(t, s, "POST", "/api/sites", `{"name":"Blog","slug":"blog"}`)
+				require.Equal(t, http.StatusAccepted, res.Status, "body: %s", res.Body)
+				return
+			}
+			require.Equal(t, tt.want, r.PrimaryReason)
+		})
+	}
+}
+
+func TestParseFlagsAllowOSInvalid(t *testing.T) {
+	t.Parallel()
+	_, err := parseFlags([]string{"-allow-os", "debian"}, io.Discard, func(string) string { return "" })
+	var ue usageError
+	require.ErrorAs(t, err, &ue)
 }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 	"github.com/pressluft/runtime-readiness/preflight"
 	"github.com/pressluft/runtime-readiness/preflight/preflightprom"
 	"github.com/pressluft/runtime-readiness/probe"
+	"github.com/pressluft/runtime-readiness/readiness"
 	"github.com/pressluft/runtime-readiness/sshexec"
 )
 
@@ -28,6 +30,10 @@ type Config struct {
 	DBPath string
 	// Mode is the gate's mode; "" means preflight.ModeEnforce.
 	Mode preflight.Mode
+	// AllowOS are operating systems accepted besides the policy's own
+	// (readiness.Baseline: Ubuntu 24.04), for every operation: -allow-os
+	// debian-12 for a fleet of Debian nodes. Nil adds none.
+	AllowOS []readiness.OSRelease
 	// Nodes are real SSH nodes (from a -nodes file); nil means the
 	// default in-process fake fleet.
 	Nodes []realNode
@@ -142,7 +148,7 @@ func New(cfg Config) (s *Server, err error) {
 	m := preflightprom.NewMetrics()
 	s.gate, err = preflight.New(preflight.Config{
 		Nodes: nodes, Credentials: s.fleet.credentials(), Prober: &probe.Prober{},
-		Mode: cfg.Mode, Logger: cfg.Logger,
+		Mode: cfg.Mode, Logger: cfg.Logger, Policy: policyAllowing(cfg.AllowOS),
 		Observer: m.Observer(nil), ProbeObserver: m.ProbeObserver(nil),
 	})
 	if err != nil {
@@ -255,4 +261,16 @@ func (s *Server) Close() error {
 		}
 	})
 	return errors.Join(errs...)
+}
+
+// policyAllowing is the gate's policy: readiness.PolicyFor with the OSes
+// of allow added; nil (the SDK's default) when there are none.
+func policyAllowing(allow []readiness.OSRelease) func(readiness.Operation) readiness.Policy {
+	if len(allow) == 0 {
+		return nil
+	}
+	allow = slices.Clone(allow)
+	return func(op readiness.Operation) readiness.Policy {
+		return readiness.PolicyFor(op).WithAllowedOS(allow...)
+	}
 }

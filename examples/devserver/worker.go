@@ -248,6 +248,6 @@ func (w *worker) target(ctx context.Context, nodeID string) (sshexec.Target, err
 	}
 	return sshexec.Target{
 		Host: n.Host, Port: n.Port, User: n.User,
-		Signers: a.Signers, UseAgent: a.UseAgent, HostKeys: a.HostKeys,
+		Signers: a.Signers, UseAgent: a.UseAgent, AgentKeys: a.AgentKeys, HostKeys: a.HostKeys,
 	}, nil
 }

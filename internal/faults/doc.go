@@ -12,6 +12,8 @@
 // N bytes), Garbage (random bytes instead of the node's after N) and
 // Stall (stop forwarding after N bytes, keep the connection open). The
 // byte count N is Config.After, counted in Config.Direction.
+// Config.Connections limits the fault to the first connections, so a
+// node can drop one connection and serve the next.
 //
 // # Zero values and lifecycle
 //

@@ -87,6 +87,10 @@ type Config struct {
 	// Record keeps the first MaxRecord bytes forwarded each way, for
 	// Transcript. False records nothing.
 	Record bool
+	// Connections limits Fault to the first Connections connections the
+	// proxy accepts; later ones are relayed unchanged (a node that drops
+	// one connection and serves the next). Zero faults every connection.
+	Connections int
 }
 
 // MaxRecord is how many bytes per direction Config.Record keeps.
@@ -221,24 +225,28 @@ func (p *Proxy) acceptLoop() {
 		if err != nil {
 			return // closed
 		}
-		p.accepted.Add(1)
+		nth := p.accepted.Add(1)
 		if !p.track(c) {
 			return
 		}
+		fault := p.cfg.Fault
+		if p.cfg.Connections > 0 && nth > int64(p.cfg.Connections) {
+			fault = None
+		}
 		p.wg.Add(1)
-		go p.serve(c)
+		go p.serve(c, fault)
 	}
 }
 
-// serve relays one client connection.
-func (p *Proxy) serve(client net.Conn) {
+// serve relays one client connection, injecting fault.
+func (p *Proxy) serve(client net.Conn, fault Fault) {
 	defer p.wg.Done()
 	defer p.untrack(client)
 	switch {
-	case p.cfg.Fault == BlackHole:
+	case fault == BlackHole:
 		_, _ = io.Copy(io.Discard, client) // until the client or Close ends it
 		return
-	case p.cfg.Fault == Reset && p.cfg.After == 0:
+	case fault == Reset && p.cfg.After == 0:
 		rst(client)
 		return
 	}
@@ -254,7 +262,7 @@ func (p *Proxy) serve(client net.Conn) {
 		return
 	}
 	defer p.untrack(server)
-	c := &relay{p: p, client: client, server: server}
+	c := &relay{p: p, fault: fault, client: client, server: server}
 	var wg sync.WaitGroup
 	wg.Go(func() { c.pump(FromServer, server, client) })
 	wg.Go(func() { c.pump(FromClient, client, server) })
@@ -264,6 +272,7 @@ func (p *Proxy) serve(client net.Conn) {
 // relay is one proxied connection.
 type relay struct {
 	p              *Proxy
+	fault          Fault
 	client, server net.Conn
 	once           sync.Once
 }
@@ -293,6 +302,7 @@ func rst(c net.Conn) {
 // ends, both connections are closed so the other pump ends too.
 func (r *relay) pump(dir Direction, src, dst net.Conn) {
 	cfg := r.p.cfg
+	cfg.Fault = r.fault
 	faulted := cfg.Fault != None && cfg.Direction.has(dir)
 	var sent int64
 	stalled := false

@@ -78,6 +78,7 @@ func TestFaults(t *testing.T) {
 		want    readiness.Code // "" means ready
 		also    readiness.Code // a second acceptable code, for races the network decides
 		refused bool           // the proxy is not listening
+		conns   int            // connections the proxy must have accepted; 0 is not checked
 	}{
 		{name: "none", cfg: Config{}, timeout: short},
 		{name: "refused", refused: true, timeout: short, want: readiness.CodeSSHUnreachable},
@@ -85,16 +86,22 @@ func TestFaults(t *testing.T) {
 		{name: "delay-200ms-within-deadline", cfg: Config{Fault: Delay, Direction: BothWays, Delay: 200 * time.Millisecond}, timeout: 15 * time.Second},
 		{name: "delay-200ms-past-deadline", cfg: Config{Fault: Delay, Direction: BothWays, Delay: 200 * time.Millisecond}, timeout: time.Second, want: readiness.CodeSSHHandshakeFailed},
 		{name: "delay-upload-past-deadline", cfg: Config{Fault: Delay, Direction: FromClient, Delay: 900 * time.Millisecond}, timeout: short, want: readiness.CodeSSHHandshakeFailed},
-		{name: "drop-in-banner", cfg: Config{Fault: Drop, After: 4}, timeout: short, want: readiness.CodeSSHHandshakeFailed},
-		{name: "drop-mid-kex", cfg: Config{Fault: Drop, After: g.kexServer / 2}, timeout: short, want: readiness.CodeSSHHandshakeFailed},
+		{name: "drop-in-banner", cfg: Config{Fault: Drop, After: 4}, timeout: short, want: readiness.CodeSSHConnectionDropped, conns: 2},
+		{name: "drop-mid-kex", cfg: Config{Fault: Drop, After: g.kexServer / 2}, timeout: short, want: readiness.CodeSSHConnectionDropped, conns: 2},
 		{name: "drop-mid-auth", cfg: Config{Fault: Drop, After: midAuth}, timeout: short, want: readiness.CodeSSHHandshakeFailed},
 		{name: "drop-mid-upload", cfg: Config{Fault: Drop, Direction: FromClient, After: midUpload}, timeout: short, want: readiness.CodeProbeInterrupted},
 		{name: "drop-mid-output", cfg: Config{Fault: Drop, After: midOutput}, timeout: short, want: readiness.CodeProbeInterrupted},
-		// An RST right after accept races the client's non-blocking
-		// connect: when it lands first, connect itself fails.
-		{name: "reset-on-accept", cfg: Config{Fault: Reset}, timeout: short, want: readiness.CodeSSHHandshakeFailed, also: readiness.CodeSSHUnreachable},
-		{name: "reset-after-client-banner", cfg: Config{Fault: Reset, Direction: FromClient, After: 1}, timeout: short, want: readiness.CodeSSHHandshakeFailed},
-		{name: "reset-mid-kex", cfg: Config{Fault: Reset, After: g.kexServer / 2}, timeout: short, want: readiness.CodeSSHHandshakeFailed},
+		// A connection closed or reset before the banner or in key
+		// exchange (sshd past MaxStartups) is dialed once more. An RST
+		// right after accept races the client's non-blocking connect:
+		// when it lands first, connect itself fails, and that is the
+		// same drop.
+		{name: "reset-on-accept", cfg: Config{Fault: Reset}, timeout: short, want: readiness.CodeSSHConnectionDropped, conns: 2},
+		{name: "reset-on-accept-once", cfg: Config{Fault: Reset, Connections: 1}, timeout: short, conns: 2},
+		{name: "drop-in-banner-once", cfg: Config{Fault: Drop, After: 4, Connections: 1}, timeout: short, conns: 2},
+		{name: "drop-mid-kex-once", cfg: Config{Fault: Drop, After: g.kexServer / 2, Connections: 1}, timeout: short, conns: 2},
+		{name: "reset-after-client-banner", cfg: Config{Fault: Reset, Direction: FromClient, After: 1}, timeout: short, want: readiness.CodeSSHConnectionDropped, conns: 2},
+		{name: "reset-mid-kex", cfg: Config{Fault: Reset, After: g.kexServer / 2}, timeout: short, want: readiness.CodeSSHConnectionDropped, conns: 2},
 		{name: "reset-mid-auth", cfg: Config{Fault: Reset, After: midAuth}, timeout: short, want: readiness.CodeSSHHandshakeFailed},
 		{name: "reset-mid-output", cfg: Config{Fault: Reset, After: midOutput}, timeout: short, want: readiness.CodeProbeInterrupted},
 		{name: "garbage-from-start", cfg: Config{Fault: Garbage}, timeout: short, want: readiness.CodeSSHHandshakeFailed},
@@ -137,6 +144,9 @@ func TestFaults(t *testing.T) {
 				}
 				if got != tc.want && (tc.also == "" || got != tc.also) {
 					t.Errorf("got %q (state %s, reasons %+v), want %q", got, rep.State, rep.Reasons, tc.want)
+				}
+				if tc.conns != 0 && p.Accepted() != tc.conns {
+					t.Errorf("got %d connections, want %d", p.Accepted(), tc.conns)
 				}
 				fs, fc := p.Relayed()
 				t.Logf("%v: %s after %v; relayed %d bytes from the node, %d from the client",

@@ -65,11 +65,14 @@
 // Profile.Fault injects one transport fault: a refused port, a silent
 // peer, a non-SSH banner, a slow handshake, an exec that never answers,
 // a connection dropped mid-output, a flood of output, an exit without
-// status, or an exit by signal. AuthRejected, Shell (ShellNologin) and
-// ExecRefused simulate the authentication and exec failures, and
-// ShellStartupOutput a shell startup file that prints before every
-// command (the report's header is then not its first line). Each Fault
-// constant documents what the client sees.
+// status, or an exit by signal; and what sshd does past MaxStartups: a
+// connection closed or reset before the banner, or closed during key
+// exchange. Profile.FaultConnections limits the fault to the first
+// connections (dropped once, then served). AuthRejected, Shell
+// (ShellNologin) and ExecRefused simulate the authentication and exec
+// failures, and ShellStartupOutput a shell startup file that prints
+// before every command (the report's header is then not its first line).
+// Each Fault constant documents what the client sees.
 //
 // # Host certificates
 //

@@ -59,6 +59,7 @@ type Node struct {
 	execs       []*Exec
 	running     map[gliderssh.Session]*Exec // exec record of each session
 	gen         int                         // profile generation: SetProfile counts
+	faulted     int                         // connections accepted since SetProfile, for FaultConnections
 	roots       map[rootKey]string          // fake roots built, by generation and user
 	seq         int
 	replayOn    bool                   // SetReplay
@@ -201,6 +202,7 @@ func (n *Node) SetProfile(p Profile) {
 	defer n.mu.Unlock()
 	n.profile = p.Clone()
 	n.gen++
+	n.faulted = 0
 	n.replays = nil
 	if n.closed {
 		return
@@ -305,6 +307,10 @@ func (n *Node) acceptLoop(ln net.Listener) {
 		n.conns[c] = struct{}{}
 		n.connections++
 		fault := n.profile.Fault
+		n.faulted++
+		if limit := n.profile.FaultConnections; limit > 0 && n.faulted > limit {
+			fault = FaultNone
+		}
 		delay := n.profile.faultDelay()
 		n.wg.Add(1)
 		n.mu.Unlock()
@@ -331,6 +337,18 @@ func (n *Node) serveConn(c net.Conn, fault Fault, delay time.Duration) {
 		return
 	case FaultGarbageBanner:
 		io.WriteString(c, garbageBanner)
+		return
+	case FaultDropBeforeBanner:
+		return // the caller closes c
+	case FaultResetBeforeBanner:
+		if tc, ok := c.(*net.TCPConn); ok {
+			_ = tc.SetLinger(0)
+		}
+		return
+	case FaultDropInKex:
+		io.WriteString(c, "SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3\r\n")
+		_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		c.Read(make([]byte, 256))
 		return
 	case FaultSlowHandshake:
 		t := time.NewTimer(delay)

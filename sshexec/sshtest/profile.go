@@ -74,6 +74,11 @@ type Profile struct {
 	// FaultDelay is how long FaultSlowHandshake waits before sending the
 	// SSH banner. Zero means DefaultFaultDelay.
 	FaultDelay time.Duration
+	// FaultConnections limits Fault to the first FaultConnections TCP
+	// connections accepted after NewNode or SetProfile; later ones are
+	// served as with FaultNone (sshd past MaxStartups for a moment).
+	// Zero means every connection. FaultRefuseTCP ignores it.
+	FaultConnections int
 }
 
 // DefaultFaultDelay is the banner delay of FaultSlowHandshake when
@@ -210,11 +215,26 @@ const (
 	// FaultExitSignal runs the command normally, then reports that it was
 	// killed by signal KILL instead of sending an exit status.
 	FaultExitSignal
+	// FaultDropBeforeBanner accepts the TCP connection and closes it
+	// before sending anything, as sshd does to a connection past
+	// MaxStartups: the client reads EOF where the banner should be.
+	// Not in Profiles (a retrying client turns it into a pass or
+	// ssh_connection_dropped, depending on FaultConnections).
+	FaultDropBeforeBanner
+	// FaultResetBeforeBanner accepts the TCP connection and resets it
+	// (SO_LINGER 0) before sending anything: the client reads ECONNRESET.
+	// Not in Profiles.
+	FaultResetBeforeBanner
+	// FaultDropInKex sends an OpenSSH banner, reads the client's first
+	// bytes and closes the connection during key exchange. Not in
+	// Profiles.
+	FaultDropInKex
 )
 
 var faultNames = []string{
 	"none", "refuse-tcp", "silent", "garbage-banner", "slow-handshake",
 	"hang-after-exec", "drop-mid-output", "flood", "exit-no-status", "exit-signal",
+	"drop-before-banner", "reset-before-banner", "drop-in-kex",
 }
 
 func (f Fault) String() string {
