@@ -194,7 +194,7 @@ var registry = []CodeInfo{
 		Code: CodeSSHConnectionDropped, Prerequisite: PrereqSSHHandshake, State: StateNotReady,
 		Severity: SeverityBlocking, Retryable: true,
 		Message:     "The node's sshd closed the connection before the SSH handshake, twice in a row. The handshake itself is not known to be broken: sshd does this when its limit on unauthenticated connections (MaxStartups, default 10:30:100) is reached, for example during an SSH scan of the node.",
-		Remediation: "Re-check in a minute; this usually passes on its own. If it persists, look for the drops in the node's log (sudo journalctl -u ssh | grep -i 'drop connection\\|MaxStartups'), count the unauthenticated connections (sudo ss -tn state established '( sport = :22 )'), and raise MaxStartups in /etc/ssh/sshd_config (e.g. MaxStartups 30:30:100, then sudo systemctl reload ssh) or rate-limit the scanner.",
+		Remediation: "Re-check in a minute; this usually passes on its own. If it persists, look for the drops in the node's log (sudo journalctl -u ssh | grep -i 'drop connection\\|MaxStartups'), count the connections to sshd (sudo ss -tn state established sport = :22), and raise MaxStartups in /etc/ssh/sshd_config (e.g. MaxStartups 30:30:100, then sudo systemctl reload ssh) or rate-limit the scanner.",
 	},
 	{
 		Code: CodeSSHBannedSuspected, Prerequisite: PrereqTCP, State: StateNotReady,

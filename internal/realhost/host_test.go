@@ -195,27 +195,32 @@ func onProbePath(name string) bool {
 	return false
 }
 
-// sudoExpectation is what `sudo -n true` must tell the probe for user,
-// derived from what root's `sudo -l -U user` says the user may do.
+// sudoExpectation is what `sudo -n true` (and, when it fails, `sudo -n
+// -v`) must tell the probe for user, derived from what root's `sudo -l -U
+// user` says the user may do.
 //
 // sudo authenticates before it refuses a command the policy does not
 // allow, so with -n a user outside sudoers, or allowed other commands
-// only, is told a password is required; only a user who needs no
-// authentication (!authenticate) hears that true is not allowed.
+// only, is told by `sudo -n true` that a password is required. `sudo -n
+// -v` then tells them apart: a user outside sudoers "may not run sudo",
+// and one whose every rule is NOPASSWD (verifypw=all, the default)
+// validates without a password although true is not allowed; both are
+// not permitted. Only a user with a rule that wants a password is left
+// password_required.
 func sudoExpectation(ctx context.Context, user string) (readiness.SudoOutcome, string, error) {
 	out, err := runCmd(ctx, "sudo", "-l", "-U", user)
 	if err != nil {
 		return "", out, err
 	}
 	if strings.Contains(out, "is not allowed to run sudo") {
-		return readiness.SudoPasswordRequired, out, nil
+		return readiness.SudoNotPermitted, out, nil
 	}
 	defaults, rules, ok := strings.Cut(out, "may run the following commands")
 	if !ok {
 		return "", out, fmt.Errorf("sudo -l -U %s: unexpected output", user)
 	}
 	noAuth := strings.Contains(defaults, "!authenticate")
-	allowsAll, allowsAllNoPasswd := false, false
+	allowsAll, allowsAllNoPasswd, everyRuleNoPasswd := false, false, true
 	for line := range strings.SplitSeq(rules, "\n") {
 		line = strings.TrimSpace(line)
 		i := strings.IndexByte(line, ')')
@@ -234,13 +239,14 @@ func sudoExpectation(ctx context.Context, user string) (readiness.SudoOutcome, s
 			allowsAll = true
 			allowsAllNoPasswd = allowsAllNoPasswd || nopasswd
 		}
+		everyRuleNoPasswd = everyRuleNoPasswd && nopasswd
 	}
 	switch {
 	case strings.Contains(defaults, "requiretty"):
 		return readiness.SudoTTYRequired, out, nil
 	case allowsAll && (allowsAllNoPasswd || noAuth):
 		return readiness.SudoOK, out, nil
-	case !allowsAll && noAuth:
+	case !allowsAll && (noAuth || everyRuleNoPasswd):
 		return readiness.SudoNotPermitted, out, nil
 	default:
 		return readiness.SudoPasswordRequired, out, nil
