@@ -339,6 +339,9 @@ func (n *Node) serveConn(c net.Conn, fault Fault, delay time.Duration) {
 		io.WriteString(c, garbageBanner)
 		return
 	case FaultDropBeforeBanner:
+		// What OpenSSH's sshd writes to a connection past MaxStartups
+		// before it closes it (seen on real Debian 12 nodes).
+		io.WriteString(c, "Exceeded MaxStartups\r\n")
 		return // the caller closes c
 	case FaultResetBeforeBanner:
 		if tc, ok := c.(*net.TCPConn); ok {

@@ -215,9 +215,10 @@ const (
 	// FaultExitSignal runs the command normally, then reports that it was
 	// killed by signal KILL instead of sending an exit status.
 	FaultExitSignal
-	// FaultDropBeforeBanner accepts the TCP connection and closes it
-	// before sending anything, as sshd does to a connection past
-	// MaxStartups: the client reads EOF where the banner should be.
+	// FaultDropBeforeBanner accepts the TCP connection, writes
+	// "Exceeded MaxStartups\r\n" and closes it before any SSH banner, as
+	// OpenSSH's sshd does to a connection past MaxStartups: the client
+	// reads that line and EOF where the banner should be.
 	// Not in Profiles (a retrying client turns it into a pass or
 	// ssh_connection_dropped, depending on FaultConnections).
 	FaultDropBeforeBanner
