@@ -1,7 +1,6 @@
 package sshexec
 
 import (
-	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/rsa"
 	"strings"
@@ -13,15 +12,7 @@ import (
 
 func testKey(t *testing.T) ssh.PublicKey {
 	t.Helper()
-	pub, _, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	k, err := ssh.NewPublicKey(pub)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k
+	return testSigner(t).PublicKey()
 }
 
 func TestKnownHostsLookup(t *testing.T) {
