@@ -14,12 +14,11 @@ export CGO_ENABLED=1
 bash scripts/check-readiness.sh
 
 # System packages the tests need: as root (CI runs as root) the script
-# installs them, so the real-host and browser tests run on a fresh machine;
+# installs them, so the browser tests run on a fresh machine;
 # PRESSLUFT_NO_INSTALL=1 opts out. As another user those tests skip and say
-# how to run them.
+# how to run them. (The real-host tests run on the fleet's nodes and
+# install nothing here.)
 if [ "$(id -u)" -eq 0 ] && [ "${PRESSLUFT_NO_INSTALL:-}" != 1 ]; then
-  echo "== real-host setup (openssh-server, sudo, Debian's runtime packages)"
-  bash scripts/realhost-setup.sh
   echo "== browser (Debian's chromium, for the dashboard tests)"
   bash scripts/install-browser.sh
   echo "== axe-core (the npm registry, for the dashboard's accessibility checks)"
