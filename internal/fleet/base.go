@@ -76,7 +76,9 @@ func recipe() string {
 
 // ensureBase returns the cached base root under cacheDir, building it
 // first when no root of the current recipe is there. It reports whether it
-// built one. Roots of other recipes are removed.
+// built one. Roots of other recipes are removed, unless a running node
+// (of another instance) still has one mounted. Fleets of several instances
+// build it once: the build holds a lock in cacheDir.
 func ensureBase(ctx context.Context, cacheDir string, logf func(string, ...any)) (root string, built bool, err error) {
 	id := recipe()
 	final := filepath.Join(cacheDir, "base-"+id)
@@ -87,9 +89,22 @@ func ensureBase(ctx context.Context, cacheDir string, logf func(string, ...any))
 	if err := os.MkdirAll(cacheDir, 0o755); err != nil {
 		return "", false, fmt.Errorf("fleet: base: %w", err)
 	}
+	unlock, err := lock(cacheDir)
+	if err != nil {
+		return "", false, err
+	}
+	defer unlock()
+	if _, err := os.Stat(filepath.Join(final, "complete")); err == nil {
+		return root, false, nil // another instance built it while this one waited
+	}
+	mounts, _ := os.ReadFile("/proc/self/mountinfo")
 	olds, _ := filepath.Glob(filepath.Join(cacheDir, "base-*"))
 	olds2, _ := filepath.Glob(filepath.Join(cacheDir, "build-*"))
 	for _, old := range append(olds, olds2...) {
+		if strings.Contains(string(mounts), old+"/") {
+			logf("fleet: keeping %s: a running node still has it mounted", old)
+			continue
+		}
 		if err := os.RemoveAll(old); err != nil {
 			return "", false, fmt.Errorf("fleet: base: remove stale %s: %w", old, err)
 		}

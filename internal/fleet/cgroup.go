@@ -9,9 +9,9 @@ import (
 	"syscall"
 )
 
-// cgroupParent is the directory, at the root of each cgroup hierarchy
-// systemd uses, that holds one cgroup per node.
-const cgroupParent = "pressluft-fleet"
+// cgroupBase names the directory, at the root of each cgroup hierarchy
+// systemd uses, that holds one cgroup per node (Config.cgroupParent).
+const cgroupBase = "pressluft-fleet"
 
 // cgroupMounts are the hierarchies nspawn and the node's systemd manage:
 // the unified one (cgroup v2, alone or beside v1) and, on a hybrid host,
@@ -25,7 +25,7 @@ var cgroupMounts = []string{"/sys/fs/cgroup/unified", "/sys/fs/cgroup/systemd", 
 // units failing at boot with status 219/CGROUP, "Failed to kill control
 // group ...: Input/output error", and a node whose
 // systemd-user-sessions.service failed refusing logins (/run/nologin).
-func nodeCgroups(netns string) []string {
+func nodeCgroups(parent, netns string) []string {
 	var dirs []string
 	for _, m := range cgroupMounts {
 		if !exists(filepath.Join(m, "cgroup.procs")) {
@@ -34,7 +34,7 @@ func nodeCgroups(netns string) []string {
 		if m == "/sys/fs/cgroup" && len(dirs) > 0 {
 			continue // a hybrid host: its v2 is under unified
 		}
-		dirs = append(dirs, filepath.Join(m, cgroupParent, netns))
+		dirs = append(dirs, filepath.Join(m, parent, netns))
 	}
 	return dirs
 }
@@ -54,7 +54,7 @@ func makeCgroups(dirs []string) error {
 // children), then its parent when that is empty. A missing dir is not an
 // error.
 func removeCgroup(dir string) error {
-	if !strings.Contains(dir, "/"+cgroupParent+"/") {
+	if !strings.Contains(filepath.Dir(dir), "/"+cgroupBase) {
 		return fmt.Errorf("cgroup: %s is not a fleet cgroup", dir)
 	}
 	if err := rmCgroupTree(dir); err != nil {

@@ -12,28 +12,33 @@ import (
 	"github.com/pressluft/runtime-readiness/internal/fleet"
 )
 
-// leftovers lists what a fleet may leave behind: veths and namespaces by
-// the fleet's names, and overlay mounts under the cache directory.
-func leftovers(t *testing.T) []string {
+// leftovers lists what a fleet of cfg's instance may leave behind: veths
+// and namespaces by the instance's names, and overlay mounts under its
+// nodes directory. Other instances' fleets may run meanwhile.
+func leftovers(t *testing.T, cfg fleet.Config) []string {
 	t.Helper()
 	var left []string
+	netnsPrefix, hostIfPrefix, _ := fleet.Names(cfg, 0)
+	netnsPrefix = strings.TrimSuffix(netnsPrefix, "1")
+	hostIfPrefix = strings.TrimSuffix(hostIfPrefix, "1")
+	nodesDir := fleet.NodesDir(cfg) + "/"
 	links, err := exec.Command("ip", "-o", "link", "show").Output()
 	require.NoError(t, err)
 	for _, l := range strings.Split(string(links), "\n") {
-		if f := strings.Fields(l); len(f) > 1 && strings.HasPrefix(f[1], "plfh") {
+		if f := strings.Fields(l); len(f) > 1 && strings.HasPrefix(f[1], hostIfPrefix) {
 			left = append(left, "link "+f[1])
 		}
 	}
 	nss, _ := os.ReadDir("/run/netns")
 	for _, e := range nss {
-		if strings.HasPrefix(e.Name(), "plf-") {
+		if strings.HasPrefix(e.Name(), netnsPrefix) {
 			left = append(left, "netns "+e.Name())
 		}
 	}
 	mounts, err := os.ReadFile("/proc/self/mounts")
 	require.NoError(t, err)
 	for _, l := range strings.Split(string(mounts), "\n") {
-		if strings.Contains(l, "/nodes/") && strings.HasPrefix(l, "overlay ") {
+		if strings.Contains(l, nodesDir) && strings.HasPrefix(l, "overlay ") {
 			left = append(left, "mount "+l)
 		}
 	}
@@ -62,7 +67,7 @@ func TestCrashedRunIsCleanedUp(t *testing.T) {
 		t.Errorf("got %s after the clean-up, want ready", rep.Summary())
 	}
 	require.NoError(t, f.Down())
-	if left := leftovers(t); len(left) > 0 {
+	if left := leftovers(t, cfg); len(left) > 0 {
 		t.Errorf("Down left %v", left)
 	}
 }

@@ -17,15 +17,23 @@
 // never by name), unmounts the overlays
 // and deletes the veths and namespaces. Down leaves nothing behind; a run
 // that crashed before Down is cleaned up by the next Up, from the state
-// file (DefaultStateDir, on /run). One fleet runs on a machine at a time:
-// Up replaces any fleet the state file lists. The package-level Down and
-// Status work from another process (scripts/fleet.sh down and status).
+// file (DefaultStateDir, on /run). Up replaces any fleet its state file
+// lists. The package-level Down and Status work from another process
+// (scripts/fleet.sh down and status).
+//
+// Fleets of different instances (Config.Instance, or
+// $PRESSLUFT_FLEET_INSTANCE: 0 to 19) run side by side on one machine,
+// for test packages or engineers working at once: instance k has its own
+// state directory (/run/pressluft-fleet-k), namespaces and veths (plfk-N,
+// plfkhN), cgroups, overlays and addresses (10.(213+k).0.0/16); they
+// share the base root, which the first to need it builds under a lock.
 //
 // Every node's systemd, journald, dbus and fail2ban take inotify
 // instances as root, the same user on the host; past about fifteen nodes
 // the kernel's default limit of 128 runs out (units fail with result
 // 'resources' and boots hang). Up raises fs.inotify.max_user_instances to
-// 128 + 24 per node when it is lower, and Down restores it.
+// 128 + 24 per node (of every running fleet) when it is lower, and the
+// last fleet down restores the machine's own value.
 //
 // # The base root
 //
@@ -47,11 +55,11 @@
 // directory (a copy of it where overlayfs is unavailable), the per-node
 // set-up (hostname, a new ed25519 host key, the fleet's client key in
 // User's authorized_keys, NOPASSWD sudoers), then its Profile's Setup, all
-// before it boots. Node i (from 0) lives in network namespace plf-(i+1),
-// reached over veth plfh(i+1): 10.213.(i+1).1/30 on the host end,
-// 10.213.(i+1).2/30 inside. Up refuses to run when the host already has
-// a route into 10.213.0.0/16, so the fleet's addresses exist only on its
-// own veths and no traffic goes anywhere else. Nodes boot with
+// before it boots. Node i (from 0) of instance 0 lives in network
+// namespace plf-(i+1), reached over veth plfh(i+1): 10.213.(i+1).1/30 on
+// the host end, 10.213.(i+1).2/30 inside. Up refuses to run when the host
+// already has a route into its instance's /16, so the fleet's addresses
+// exist only on its own veths and no traffic goes anywhere else. Nodes boot with
 //
 //	systemd-nspawn -D ROOT -b --register=no --keep-unit --network-namespace-path=/run/netns/plf-N --capability=CAP_NET_ADMIN
 //

@@ -28,6 +28,10 @@ const (
 	DefaultBootTimeout = 4 * time.Minute
 	// CacheDirEnv overrides DefaultCacheDir.
 	CacheDirEnv = "PRESSLUFT_FLEET_CACHE"
+	// InstanceEnv sets Config.Instance when that is zero.
+	InstanceEnv = "PRESSLUFT_FLEET_INSTANCE"
+	// MaxInstance is the highest Instance.
+	MaxInstance = 19
 )
 
 // Config says which nodes to boot. It is copied by Up and never mutated.
@@ -46,6 +50,12 @@ type Config struct {
 	BootTimeout time.Duration
 	// Logger receives progress at info level; nil discards it.
 	Logger *slog.Logger
+	// Instance (0 to MaxInstance) lets fleets run side by side on one
+	// machine: instance k has its own state directory (DefaultStateDir,
+	// with "-k" appended for k > 0), namespaces, veths, cgroups, overlays
+	// and addresses (10.(213+k).0.0/16); the base root is shared. Zero
+	// means $PRESSLUFT_FLEET_INSTANCE, or 0 when that is unset.
+	Instance int
 }
 
 // Node is what a client needs to reach one node.
@@ -126,8 +136,13 @@ func (c Config) withDefaults() Config {
 	if c.CacheDir == "" {
 		c.CacheDir = DefaultCacheDir
 	}
+	if c.Instance == 0 {
+		if v, err := strconv.Atoi(os.Getenv(InstanceEnv)); err == nil {
+			c.Instance = v
+		}
+	}
 	if c.StateDir == "" {
-		c.StateDir = DefaultStateDir
+		c.StateDir = DefaultStateDir + c.suffix()
 	}
 	if c.BootTimeout <= 0 {
 		c.BootTimeout = DefaultBootTimeout
@@ -145,6 +160,9 @@ func Up(ctx context.Context, cfg Config) (*Fleet, error) {
 	cfg = cfg.withDefaults()
 	if os.Geteuid() != 0 {
 		return nil, errNotRoot
+	}
+	if err := cfg.checkInstance(); err != nil {
+		return nil, err
 	}
 	if len(cfg.Profiles) > maxNodes {
 		return nil, fmt.Errorf("fleet: %d nodes, at most %d", len(cfg.Profiles), maxNodes)
@@ -164,7 +182,7 @@ func Up(ctx context.Context, cfg Config) (*Fleet, error) {
 	if err := cleanup(cfg); err != nil {
 		return nil, err
 	}
-	if err := checkAddressRange(); err != nil {
+	if err := cfg.checkAddressRange(); err != nil {
 		return nil, err
 	}
 	logf := func(format string, args ...any) { cfg.Logger.Info(fmt.Sprintf(format, args...)) }
@@ -174,12 +192,12 @@ func Up(ctx context.Context, cfg Config) (*Fleet, error) {
 		return nil, err
 	}
 	f := &Fleet{cfg: cfg, st: &state{path: filepath.Join(cfg.StateDir, "state.json")}, BaseBuilt: built, BaseTime: time.Since(start)}
-	restore, err := raiseInotify(len(cfg.Profiles))
+	restore, err := raiseInotify(len(cfg.Profiles) + otherFleetNodes(cfg))
 	if err != nil {
 		return nil, err
 	}
 	if restore > 0 {
-		logf("fleet: raised %s from %d for %d nodes (restored by Down)", inotifyInstances, restore, len(cfg.Profiles))
+		logf("fleet: raised %s from %d for %d nodes (restored when the last fleet is down)", inotifyInstances, restore, len(cfg.Profiles))
 		f.st.InotifyRestore = restore
 		if err := f.st.save(); err != nil {
 			_ = f.down()
@@ -199,7 +217,7 @@ func Up(ctx context.Context, cfg Config) (*Fleet, error) {
 	errs := make([]error, len(cfg.Profiles))
 	var wg sync.WaitGroup
 	for i, p := range cfg.Profiles {
-		n := Node{Name: p.Name, Profile: p, Addr: nodeAddr(i), HostAddr: hostAddr(i), Port: 22, User: User, ClientKeyFile: keyFile}
+		n := Node{Name: p.Name, Profile: p, Addr: cfg.nodeAddr(i), HostAddr: cfg.hostAddr(i), Port: 22, User: User, ClientKeyFile: keyFile}
 		if p.Port != 0 {
 			n.Port = p.Port
 		}
@@ -254,29 +272,62 @@ func Down(cfg Config) error {
 	return cleanup(cfg)
 }
 
-// maxNodes is how many /30s of 10.213.0.0/16's third octet the fleet uses.
+// maxNodes is how many /30s of an instance's /16 the fleet uses (its
+// third octet).
 const maxNodes = 250
 
-// nodeAddr and hostAddr are the two ends of node i's /30: 10.213.i+1.2 in
-// the node's namespace, 10.213.i+1.1 on the host end of its veth.
-func nodeAddr(i int) string { return fmt.Sprintf("10.213.%d.2", i+1) }
-func hostAddr(i int) string { return fmt.Sprintf("10.213.%d.1", i+1) }
-
-func names(i int) (netns, hostIf, nodeIf string) {
-	return fmt.Sprintf("plf-%d", i+1), fmt.Sprintf("plfh%d", i+1), fmt.Sprintf("plfn%d", i+1)
+// suffix tells instance k's names apart: "" for 0, "-k" otherwise.
+func (c Config) suffix() string {
+	if c.Instance == 0 {
+		return ""
+	}
+	return "-" + itoa(c.Instance)
 }
 
+func (c Config) checkInstance() error {
+	if c.Instance < 0 || c.Instance > MaxInstance {
+		return fmt.Errorf("fleet: instance %d: want 0 to %d ($%s)", c.Instance, MaxInstance, InstanceEnv)
+	}
+	return nil
+}
+
+// net is the first two octets of the instance's /16: 10.213 for 0.
+func (c Config) net() string { return fmt.Sprintf("10.%d", 213+c.Instance) }
+
+// nodeAddr and hostAddr are the two ends of node i's /30: NET.i+1.2 in
+// the node's namespace, NET.i+1.1 on the host end of its veth.
+func (c Config) nodeAddr(i int) string { return fmt.Sprintf("%s.%d.2", c.net(), i+1) }
+func (c Config) hostAddr(i int) string { return fmt.Sprintf("%s.%d.1", c.net(), i+1) }
+
+// names are node i's namespace and veth ends: plf-N, plfhN, plfnN for
+// instance 0, plfK-N, plfKhN, plfKnN for instance K (at most 15 bytes, an
+// interface name's limit).
+func (c Config) names(i int) (netns, hostIf, nodeIf string) {
+	p := "plf"
+	if c.Instance > 0 {
+		p += itoa(c.Instance)
+	}
+	return fmt.Sprintf("%s-%d", p, i+1), fmt.Sprintf("%sh%d", p, i+1), fmt.Sprintf("%sn%d", p, i+1)
+}
+
+// nodesDir holds the instance's node overlays, under the cache directory.
+func (c Config) nodesDir() string { return filepath.Join(c.CacheDir, "nodes"+c.suffix()) }
+
+// cgroupParent is the directory, at the root of each cgroup hierarchy,
+// that holds the instance's node cgroups.
+func (c Config) cgroupParent() string { return cgroupBase + c.suffix() }
+
 // checkAddressRange refuses to run when anything on the host already
-// routes into 10.213.0.0/16: the fleet's addresses must exist only on its
-// own veths.
-func checkAddressRange() error {
+// routes into the instance's /16: the fleet's addresses must exist only on
+// its own veths.
+func (c Config) checkAddressRange() error {
 	out, err := exec.Command("ip", "-4", "route", "show", "table", "all").CombinedOutput()
 	if err != nil {
 		return fmt.Errorf("fleet: ip route: %w: %s", err, out)
 	}
 	for _, l := range strings.Split(string(out), "\n") {
-		if strings.Contains(l, "10.213.") {
-			return fmt.Errorf("fleet: the host already routes into 10.213.0.0/16 (%q): refusing to add addresses there", l)
+		if strings.Contains(l, c.net()+".") {
+			return fmt.Errorf("fleet: the host already routes into %s.0.0/16 (%q): refusing to add addresses there", c.net(), l)
 		}
 	}
 	return nil

@@ -22,8 +22,8 @@ import (
 // Every resource is recorded in the state file before it is created, so
 // cleanup can undo a half-made node.
 func (f *Fleet) boot(ctx context.Context, base string, i int, n *Node, clientPub ssh.PublicKey, logf func(string, ...any)) error {
-	netns, hostIf, nodeIf := names(i)
-	dir := filepath.Join(f.cfg.CacheDir, "nodes", n.Name)
+	netns, hostIf, nodeIf := f.cfg.names(i)
+	dir := filepath.Join(f.cfg.nodesDir(), n.Name)
 	ns := nodeState{Name: n.Name, Profile: n.Profile.Name, Addr: n.Addr, Port: n.Port,
 		Dir: dir, NetNS: netns, HostIf: hostIf, Merged: filepath.Join(dir, "merged")}
 	if err := f.st.put(ns); err != nil {
@@ -39,10 +39,10 @@ func (f *Fleet) boot(ctx context.Context, base string, i int, n *Node, clientPub
 	steps := [][]string{
 		{"ip", "link", "add", hostIf, "type", "veth", "peer", "name", nodeIf},
 		{"ip", "link", "set", nodeIf, "netns", netns},
-		{"ip", "addr", "add", hostAddr(i) + "/30", "dev", hostIf},
+		{"ip", "addr", "add", f.cfg.hostAddr(i) + "/30", "dev", hostIf},
 		{"ip", "link", "set", hostIf, "up"},
 		{"ip", "-n", netns, "link", "set", nodeIf, "name", "eth0"},
-		{"ip", "-n", netns, "addr", "add", nodeAddr(i) + "/30", "dev", "eth0"},
+		{"ip", "-n", netns, "addr", "add", f.cfg.nodeAddr(i) + "/30", "dev", "eth0"},
 		{"ip", "-n", netns, "link", "set", "eth0", "up"},
 		{"ip", "-n", netns, "link", "set", "lo", "up"},
 	}
@@ -98,7 +98,7 @@ func (f *Fleet) boot(ctx context.Context, base string, i int, n *Node, clientPub
 	}
 	defer console.Close()
 	start := time.Now()
-	ns.Cgroups = nodeCgroups(netns)
+	ns.Cgroups = nodeCgroups(f.cfg.cgroupParent(), netns)
 	if err := f.st.put(ns); err != nil {
 		return err
 	}

@@ -70,8 +70,9 @@ type state struct {
 	path  string
 	mu    sync.Mutex
 	Nodes []nodeState `json:"nodes"`
-	// InotifyRestore is the inotify instance limit Up raised, to restore
-	// (0: Up left it alone).
+	// InotifyRestore is the inotify instance limit Up found and raised
+	// (0: Up left it alone). The machine's own value, restored by the last
+	// fleet down, is in inotifyOriginal.
 	InotifyRestore int `json:"inotify_restore,omitempty"`
 }
 
@@ -242,10 +243,12 @@ func cleanup(cfg Config) error {
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
-	if s.InotifyRestore > 0 {
-		if err := os.WriteFile(inotifyInstances, []byte(strconv.Itoa(s.InotifyRestore)), 0o644); err != nil {
-			return fmt.Errorf("fleet: restore %s: %w", inotifyInstances, err)
+	if otherFleetNodes(cfg) == 0 {
+		if err := restoreInotify(); err != nil {
+			return err
 		}
+	} else if s.InotifyRestore > 0 {
+		cfg.Logger.Info("fleet: other fleets run on this machine: leaving " + inotifyInstances + " raised for them")
 	}
 	for _, p := range []string{s.path, filepath.Join(cfg.StateDir, "client_ed25519")} {
 		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
@@ -253,6 +256,23 @@ func cleanup(cfg Config) error {
 		}
 	}
 	return nil
+}
+
+// otherFleetNodes counts the nodes of the other instances' fleets that
+// state files under DefaultStateDir's siblings list.
+func otherFleetNodes(cfg Config) int {
+	files, _ := filepath.Glob(DefaultStateDir + "*/state.json")
+	own := filepath.Join(cfg.StateDir, "state.json")
+	count := 0
+	for _, f := range files {
+		if f == own {
+			continue
+		}
+		if s, err := readState(f); err == nil {
+			count += len(s.Nodes)
+		}
+	}
+	return count
 }
 
 func exists(p string) bool { _, err := os.Stat(p); return err == nil }

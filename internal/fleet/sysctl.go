@@ -1,6 +1,7 @@
 package fleet
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"strconv"
@@ -16,9 +17,15 @@ const inotifyInstances = "/proc/sys/fs/inotify/max_user_instances"
 // inotifyPerNode is a generous bound on one node's inotify instances.
 const inotifyPerNode = 24
 
-// raiseInotify raises the limit to what nodes need on top of what the
-// host uses, and returns the value to restore at cleanup (0: unchanged).
-func raiseInotify(nodes int) (restore int, err error) {
+// inotifyOriginal holds the machine's own limit while any fleet has it
+// raised: written by the first fleet that raises it (instances may run side
+// by side), read back by the last one down (restoreInotify).
+const inotifyOriginal = DefaultStateDir + ".inotify-original"
+
+// raiseInotify raises the limit to what nodes (every running fleet's) need
+// on top of what the host uses, and returns the value it found (0:
+// unchanged).
+func raiseInotify(nodes int) (was int, err error) {
 	cur, err := readInt(inotifyInstances)
 	if err != nil {
 		return 0, err
@@ -27,10 +34,33 @@ func raiseInotify(nodes int) (restore int, err error) {
 	if cur >= want {
 		return 0, nil
 	}
+	if f, err := os.OpenFile(inotifyOriginal, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600); err == nil {
+		_, werr := f.WriteString(strconv.Itoa(cur))
+		if err := errors.Join(werr, f.Close()); err != nil {
+			return 0, fmt.Errorf("fleet: %w", err)
+		}
+	} else if !errors.Is(err, os.ErrExist) {
+		return 0, fmt.Errorf("fleet: %w", err)
+	}
 	if err := os.WriteFile(inotifyInstances, []byte(strconv.Itoa(want)), 0o644); err != nil {
 		return 0, fmt.Errorf("fleet: raise %s to %d for %d nodes: %w", inotifyInstances, want, nodes, err)
 	}
 	return cur, nil
+}
+
+// restoreInotify puts the machine's own limit back once no fleet runs.
+func restoreInotify() error {
+	orig, err := readInt(inotifyOriginal)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(inotifyInstances, []byte(strconv.Itoa(orig)), 0o644); err != nil {
+		return fmt.Errorf("fleet: restore %s: %w", inotifyInstances, err)
+	}
+	return os.Remove(inotifyOriginal)
 }
 
 func readInt(path string) (int, error) {

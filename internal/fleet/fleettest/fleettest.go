@@ -1,0 +1,121 @@
+// Package fleettest is what a test package needs to run its tests on the
+// real fleet (internal/fleet): the skip that says why and how when the
+// fleet cannot run, a fleet that goes down when the test ends, and a
+// shell inside a node.
+//
+// Each package that boots a fleet passes its own Config.Instance, so that
+// `go test ./...`, which runs packages in parallel, never has two packages
+// on one instance.
+package fleettest
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pressluft/runtime-readiness/internal/fleet"
+)
+
+// Env is the variable that opts in: the fleet's tests run only when it is
+// "1" (scripts/test.sh sets it as root, after installing what they need).
+const Env = "PRESSLUFT_FLEET"
+
+// Instances used by the module's test packages: one each.
+const (
+	InstanceFleet     = 0 // internal/fleet
+	InstanceHealth    = 1 // node-health profiles (internal/fleet's health tests)
+	InstanceRealHost  = 2 // internal/realhost
+	InstanceDevserver = 3 // examples/devserver
+	InstanceBench     = 4 // benchmarks (scripts/bench.sh)
+)
+
+// Require skips t unless the fleet tests were asked for and can run here,
+// saying why and how to run them.
+func Require(t testing.TB) {
+	t.Helper()
+	if os.Getenv(Env) != "1" {
+		t.Skip("fleet: opt-in: boots systemd-nspawn nodes; scripts/test.sh runs these as root, or: " +
+			"apt-get install debootstrap systemd-container iproute2; sudo env PRESSLUFT_FLEET=1 \"PATH=$PATH\" go test ./...")
+	}
+	if os.Geteuid() != 0 {
+		t.Skip("fleet: needs root (network namespaces, overlay mounts, systemd-nspawn); run with sudo")
+	}
+	for _, bin := range []string{"debootstrap", "systemd-nspawn", "ip", "nsenter", "chroot"} {
+		if _, err := exec.LookPath(bin); err != nil {
+			t.Skipf("fleet: %s not found: apt-get install debootstrap systemd-container iproute2 util-linux", bin)
+		}
+	}
+}
+
+// Up boots cfg's nodes and takes them down when t ends, even when it
+// fails. A fleet that cannot boot fails t.
+func Up(t testing.TB, cfg fleet.Config) *fleet.Fleet {
+	t.Helper()
+	f := UpNoCleanup(t, cfg)
+	t.Cleanup(func() {
+		start := time.Now()
+		if err := f.Down(); err != nil {
+			t.Errorf("fleet down: %v", err)
+		}
+		t.Logf("fleet down in %s", time.Since(start).Round(time.Millisecond))
+	})
+	return f
+}
+
+// UpNoCleanup boots cfg's nodes and leaves them running: a crashed run,
+// for the next Up to clean.
+func UpNoCleanup(t testing.TB, cfg fleet.Config) *fleet.Fleet {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
+	defer cancel()
+	before := MemUsed(t)
+	start := time.Now()
+	f, err := fleet.Up(ctx, cfg)
+	if err != nil {
+		t.Fatalf("fleet up: %v", err)
+	}
+	after := MemUsed(t)
+	t.Logf("fleet up in %s (base built: %v, base %s); %d nodes; machine memory in use %d MiB -> %d MiB (%+d MiB)",
+		time.Since(start).Round(time.Millisecond), f.BaseBuilt, f.BaseTime.Round(time.Millisecond),
+		len(f.Nodes()), before>>20, after>>20, (after-before)>>20)
+	for _, n := range f.Nodes() {
+		t.Logf("node %-18s %s:%d boot %s", n.Name, n.Addr, n.Port, n.Boot.Round(time.Millisecond))
+	}
+	return f
+}
+
+// MemUsed is the machine's MemTotal - MemAvailable, in bytes.
+func MemUsed(t testing.TB) int64 {
+	t.Helper()
+	f, err := os.Open("/proc/meminfo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	v := map[string]int64{}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		var k string
+		var n int64
+		if _, err := fmt.Sscanf(sc.Text(), "%s %d", &k, &n); err == nil {
+			v[strings.TrimSuffix(k, ":")] = n * 1024
+		}
+	}
+	return v["MemTotal"] - v["MemAvailable"]
+}
+
+// Shell runs script with /bin/sh inside node n as root (through nsenter)
+// and returns its output, trimmed. It does not fail t: a test asserts on
+// what the node said.
+func Shell(t testing.TB, n fleet.Node, script string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	out, _ := fleet.Exec(ctx, n.Leader, "/bin/sh", "-c", script)
+	return strings.TrimSpace(out)
+}
