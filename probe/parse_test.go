@@ -198,7 +198,10 @@ func TestParseValid(t *testing.T) {
 				f.PHPExtensions = nil
 			})},
 		{"booting, cloud-init running", render(edit("system.state starting", "cloud_init.status yes")),
-			changed(func(f *readiness.Facts) { f.Health.SystemState = "starting"; f.Health.CloudInit = readiness.CloudInitRunning })},
+			changed(func(f *readiness.Facts) {
+				f.Health.SystemState = "starting"
+				f.Health.CloudInit = readiness.CloudInitRunning
+			})},
 		{"cloud-init done", render(edit("cloud_init.status yes", "cloud_init.result yes")),
 			changed(func(f *readiness.Facts) { f.Health.CloudInit = readiness.CloudInitDone })},
 		{"degraded", render(edit("system.state degraded", `system.failed hold-apt.service\nbroken@1.service`)),
