@@ -632,7 +632,7 @@ type NodeSummary struct {
 	// retryability and remediation.
 	PrimaryReason *ReasonCode `json:"primary_reason,omitempty"`
 
-	// Reasons Every reason of the last report, primary first; absent when ready.
+	// Reasons Every reason of the last report, primary first; absent when there is none (a ready node lists its warnings).
 	Reasons *[]Reason `json:"reasons,omitempty"`
 
 	// Remediation What to do about the primary reason.

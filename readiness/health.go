@@ -274,7 +274,7 @@ func (e *evaluator) units(h *Health, req string) {
 		for _, u := range h.FailedUnits {
 			logs = append(logs, "sudo journalctl -u "+u+" -n 50")
 		}
-		e.remedy("Read why each failed unit failed (" + strings.Join(logs, "; ") + "), fix or disable it, then clear the state: sudo systemctl reset-failed " + strings.Join(h.FailedUnits, " ") + ". systemctl --failed lists them.")
+		e.remedy("Read why each failed unit failed (" + strings.Join(logs, "; ") + "), fix or disable it, then clear the state (sudo systemctl reset-failed " + strings.Join(h.FailedUnits, " ") + ").")
 	}
 }
 
@@ -297,7 +297,7 @@ func (e *evaluator) dpkgLock(h *Health, req string) {
 	}
 	e.fail("package_manager", PrereqHealth, "", CodePackageManagerBusy, strings.Join(held, "; "), req)
 	if len(pids) > 0 {
-		e.remedy("Wait for " + h.DpkgLockHolders[0].String() + " to finish and re-check; ps -o pid,etime,args -p " + strings.Join(pids, ",") + " shows what it is doing (cloud-init status --wait waits for a first boot's installs). Never delete the lock files. If the holder is gone but dpkg was interrupted, finish its work: sudo dpkg --configure -a.")
+		e.remedy("Wait for " + h.DpkgLockHolders[0].String() + " to finish and re-check; see what it is doing (ps -o pid,etime,args -p " + strings.Join(pids, ",") + "), or on a first boot wait for cloud-init's installs (cloud-init status --wait). Never delete the lock files. If the holder is gone but dpkg was interrupted, finish its work: sudo dpkg --configure -a.")
 	}
 }
 
@@ -340,7 +340,7 @@ func (e *evaluator) disk(d DiskRequirement, h *Health, req string) {
 		e.remedy("The filesystem of " + d.Path + " is out of inodes, not space: find the directories with the most files (sudo du -x --inodes -d2 " + at + " | sort -n | tail), remove what is not needed, then re-check.")
 		return
 	}
-	e.remedy("Free space on the filesystem of " + d.Path + " (see what uses it: sudo du -xh -d1 " + at + " | sort -h | tail; sudo apt-get clean; sudo journalctl --vacuum-size=200M) or grow its volume (df -h " + at + " names the device; sudo growpart DISK PART && sudo resize2fs DEVICE), then re-check.")
+	e.remedy("Free space on the filesystem of " + d.Path + " (sudo du -xh -d1 " + at + " | sort -h | tail; sudo apt-get clean; sudo journalctl --vacuum-size=200M) or grow its volume (df -h " + at + "; sudo growpart DISK PART && sudo resize2fs DEVICE), then re-check.")
 }
 
 // diskRequired renders a requirement: ">= 2.0 GiB and >= 5% free, >= 5%
