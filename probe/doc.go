@@ -199,5 +199,7 @@
 // `systemctl list-units --state=failed`) in one job and `stat -f` for the
 // three filesystems then `stat -L` for the two lock files in another;
 // cloud-init's and the reboot marker's files and /proc/locks are read
-// with builtins. docs/performance.md has what that costs on a fleet node.
+// with builtins; `stat -L` runs only when a process other than mariadbd
+// holds a write lock. On a fleet node that adds about 3.6 ms to the
+// script's 13 ms (one systemctl is 3.4 ms of CPU; docs/performance.md).
 package probe

@@ -381,10 +381,11 @@ dir() {
 
 # job_files records, with one `stat -f`, the free space and inodes of the
 # filesystems of /, /var/lib/mysql and /srv/www (disk: "PATH DIR FSID
-# BSIZE BLOCKS AVAIL FILES FFREE" per path measured), then, with one
-# `stat -L`, the device and inode of the dpkg lock files, and the POSIX
-# and OFD write locks /proc/locks lists on them (dpkg.lock_holders: "PATH
-# TYPE PID COMM" per lock).
+# BSIZE BLOCKS AVAIL FILES FFREE" per path measured), then the POSIX and
+# OFD write locks /proc/locks lists on the dpkg lock files
+# (dpkg.lock_holders: "PATH TYPE PID COMM" per lock), with one `stat -L`
+# for the lock files' device and inode only when a process other than
+# mariadbd holds a write lock.
 job_files() {
 	f_d=
 	if [ -n "$STAT" ]; then
@@ -410,9 +411,37 @@ job_files() {
 	rec disk "$f_d" 3
 	f_seen=no f_held=
 	if [ -n "$STAT" ] && [ -f "$R/proc/locks" ] && [ -r "$R/proc/locks" ]; then
-		T=$("$STAT" -L -c '%n %d %i' "$R/var/lib/dpkg/lock-frontend" "$R/var/lib/dpkg/lock" 2>/dev/null </dev/null)
+		# The write locks that could be dpkg's, with their holders'
+		# names: every POSIX and OFD write lock but mariadbd's (its data
+		# files), so that a node whose only locks are MariaDB's needs no
+		# stat to know the dpkg lock is free.
+		f_cand=
+		while read -r f_1 f_t f_3 f_rw f_pid f_id f_rest; do
+			case $f_t:$f_rw in
+			POSIX:WRITE | OFDLCK:WRITE) ;;
+			*) continue ;;
+			esac
+			f_c=
+			case $f_pid in
+			'' | *[!0-9]*) ;;
+			*)
+				if [ -f "$R/proc/$f_pid/comm" ] && [ -r "$R/proc/$f_pid/comm" ]; then
+					IFS= read -r f_c <"$R/proc/$f_pid/comm" || :
+				fi
+				;;
+			esac
+			case $f_c in
+			mariadbd | mysqld) continue ;;
+			esac
+			f_cand=$f_cand${f_cand:+$NL}"$f_id $f_t $f_pid $f_c"
+		done <"$R/proc/locks"
+		if [ -z "$f_cand" ]; then
+			f_seen=yes
+		else
+			T=$("$STAT" -L -c '%n %d %i' "$R/var/lib/dpkg/lock-frontend" "$R/var/lib/dpkg/lock" 2>/dev/null </dev/null)
+		fi
 		f_ids=
-		while [ -n "$T" ]; do
+		while [ -n "$f_cand" ] && [ -n "$T" ]; do
 			next
 			L=${L#"$R"}
 			f_n=${L%% *}
@@ -425,38 +454,26 @@ job_files() {
 			f_ids="$f_ids $(((f_dev >> 8) & 4095)):$(((f_dev & 255) | ((f_dev >> 12) & 1048320))):$f_i=$f_n"
 			f_seen=yes
 		done
-		if [ "$f_seen" = yes ]; then
-			while read -r f_1 f_t f_3 f_rw f_pid f_id f_rest; do
-				case $f_t:$f_rw in
-				POSIX:WRITE | OFDLCK:WRITE) ;;
-				*) continue ;;
-				esac
-				f_maj=${f_id%%:*}
-				f_x=${f_id#*:}
-				f_min=${f_x%%:*}
-				f_in=${f_x#*:}
-				case $f_maj:$f_min:$f_in in
-				*[!0-9a-f:]* | :* | *::* | *:) continue ;;
-				esac
-				case $f_in in *[!0-9]*) continue ;; esac
-				case " $f_ids" in
-				*" $((0x$f_maj)):$((0x$f_min)):$f_in="*) ;;
-				*) continue ;;
-				esac
-				f_path=${f_ids#*" $((0x$f_maj)):$((0x$f_min)):$f_in="}
-				f_path=${f_path%% *}
-				f_c=
-				case $f_pid in
-				'' | *[!0-9]*) ;;
-				*)
-					if [ -f "$R/proc/$f_pid/comm" ] && [ -r "$R/proc/$f_pid/comm" ]; then
-						IFS= read -r f_c <"$R/proc/$f_pid/comm" || :
-					fi
-					;;
-				esac
-				f_held=$f_held${f_held:+$NL}"$f_path $f_t $f_pid $f_c"
-			done <"$R/proc/locks"
-		fi
+		T=$f_cand
+		while [ -n "$f_ids" ] && [ -n "$T" ]; do
+			next
+			f_id=${L%% *}
+			f_maj=${f_id%%:*}
+			f_x=${f_id#*:}
+			f_min=${f_x%%:*}
+			f_in=${f_x#*:}
+			case $f_maj:$f_min:$f_in in
+			*[!0-9a-f:]* | :* | *::* | *:) continue ;;
+			esac
+			case $f_in in *[!0-9]*) continue ;; esac
+			case " $f_ids" in
+			*" $((0x$f_maj)):$((0x$f_min)):$f_in="*) ;;
+			*) continue ;;
+			esac
+			f_path=${f_ids#*" $((0x$f_maj)):$((0x$f_min)):$f_in="}
+			f_path=${f_path%% *}
+			f_held=$f_held${f_held:+$NL}"$f_path ${L#* }"
+		done
 	fi
 	rec dpkg.lock_observed "$f_seen" 1
 	rec dpkg.lock_holders "$f_held"

@@ -250,6 +250,9 @@ func writeHealth(dir string, p Profile) error {
 	if _, ok := p.Components[readiness.ComponentMariaDB]; ok {
 		fmt.Fprintf(&locks, "%d: POSIX  ADVISORY  WRITE 78 00:%02x:794663 0 EOF\n", n, lockDev)
 		n++
+		if err := writeFile(dir, "proc/78/comm", "mariadbd\n", 0o444); err != nil {
+			return err
+		}
 	}
 	for _, h := range p.Health.DpkgLockHolders {
 		ino, ok := lockInodes[h.Path]
