@@ -13,8 +13,8 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -34,6 +34,12 @@ const (
 	InstanceBench     = 4 // benchmarks (scripts/bench.sh)
 )
 
+// RequiredEnv, set to "1" (scripts/test.sh does with CI=true), turns
+// Require's skip on a machine that cannot run the fleet into a failure.
+const RequiredEnv = "PRESSLUFT_FLEET_REQUIRED"
+
+var canRun = sync.OnceValue(fleet.CanRun)
+
 // Require skips t unless the fleet tests were asked for and can run here,
 // saying why and how to run them.
 func Require(t testing.TB) {
@@ -42,13 +48,11 @@ func Require(t testing.TB) {
 		t.Skip("fleet: opt-in: boots systemd-nspawn nodes; scripts/test.sh runs these as root, or: " +
 			"apt-get install debootstrap systemd-container iproute2; sudo env PRESSLUFT_FLEET=1 \"PATH=$PATH\" go test ./...")
 	}
-	if os.Geteuid() != 0 {
-		t.Skip("fleet: needs root (network namespaces, overlay mounts, systemd-nspawn); run with sudo")
-	}
-	for _, bin := range []string{"debootstrap", "systemd-nspawn", "ip", "nsenter", "chroot"} {
-		if _, err := exec.LookPath(bin); err != nil {
-			t.Skipf("fleet: %s not found: apt-get install debootstrap systemd-container iproute2 util-linux", bin)
+	if err := canRun(); err != nil {
+		if os.Getenv(RequiredEnv) == "1" {
+			t.Fatalf("%v (%s=1: the fleet must run here)", err, RequiredEnv)
 		}
+		t.Skip(err)
 	}
 }
 

@@ -5,6 +5,7 @@
 //	fleet status                                   # the running fleet's nodes
 //	fleet probe [NODE...]                          # evaluate nodes for site_create (Debian 12 allowed)
 //	fleet down                                     # stop everything up started
+//	fleet check                                    # can this machine run a fleet? (boots nothing)
 package main
 
 import (
@@ -36,7 +37,7 @@ func main() {
 
 func run(args []string) error {
 	if len(args) == 0 {
-		return fmt.Errorf("usage: fleet up|status|probe|down [flags]")
+		return fmt.Errorf("usage: fleet up|status|probe|down|check [flags]")
 	}
 	fs := flag.NewFlagSet("fleet "+args[0], flag.ContinueOnError)
 	profiles := fs.String("profiles", "", "comma-separated profiles to boot (default: all)")
@@ -75,8 +76,14 @@ func run(args []string) error {
 		return fleet.Down(cfg)
 	case "probe":
 		return probeNodes(fs.Args(), cfg)
+	case "check":
+		if err := fleet.CanRun(); err != nil {
+			return err
+		}
+		fmt.Println("fleet: this machine can run the fleet")
+		return nil
 	}
-	return fmt.Errorf("fleet: unknown command %q (want up, status, probe or down)", args[0])
+	return fmt.Errorf("fleet: unknown command %q (want up, status, probe, down or check)", args[0])
 }
 
 // printNodes writes one JSON object per node: name, profile, address,
