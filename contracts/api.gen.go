@@ -198,7 +198,9 @@ func (e NodeSummaryTransport) Valid() bool {
 const (
 	PrerequisiteAddress      Prerequisite = "address"
 	PrerequisiteAuth         Prerequisite = "auth"
+	PrerequisiteBoot         Prerequisite = "boot"
 	PrerequisiteExec         Prerequisite = "exec"
+	PrerequisiteHealth       Prerequisite = "health"
 	PrerequisiteHostKey      Prerequisite = "host_key"
 	PrerequisiteLifecycle    Prerequisite = "lifecycle"
 	PrerequisitePlatform     Prerequisite = "platform"
@@ -215,7 +217,11 @@ func (e Prerequisite) Valid() bool {
 		return true
 	case PrerequisiteAuth:
 		return true
+	case PrerequisiteBoot:
+		return true
 	case PrerequisiteExec:
+		return true
+	case PrerequisiteHealth:
 		return true
 	case PrerequisiteHostKey:
 		return true
@@ -280,18 +286,22 @@ func (e ReadinessState) Valid() bool {
 
 // Defines values for ReasonCode.
 const (
+	ReasonCodeDiskSpaceLow              ReasonCode = "disk_space_low"
 	ReasonCodeNoCandidateNode           ReasonCode = "no_candidate_node"
 	ReasonCodeNodeAcquiring             ReasonCode = "node_acquiring"
 	ReasonCodeNodeAddressMissing        ReasonCode = "node_address_missing"
+	ReasonCodeNodeBooting               ReasonCode = "node_booting"
 	ReasonCodeNodeConfigInvalid         ReasonCode = "node_config_invalid"
 	ReasonCodeNodeDecommissioned        ReasonCode = "node_decommissioned"
 	ReasonCodeNodeNeverProbed           ReasonCode = "node_never_probed"
 	ReasonCodeNodeProvisioning          ReasonCode = "node_provisioning"
 	ReasonCodeOsUnsupported             ReasonCode = "os_unsupported"
+	ReasonCodePackageManagerBusy        ReasonCode = "package_manager_busy"
 	ReasonCodeProbeInterrupted          ReasonCode = "probe_interrupted"
 	ReasonCodeProbeOutputInvalid        ReasonCode = "probe_output_invalid"
 	ReasonCodeProbeTimeout              ReasonCode = "probe_timeout"
 	ReasonCodeReadinessStale            ReasonCode = "readiness_stale"
+	ReasonCodeRebootRequired            ReasonCode = "reboot_required"
 	ReasonCodeRuntimeComponentMissing   ReasonCode = "runtime_component_missing"
 	ReasonCodeRuntimeExtensionMissing   ReasonCode = "runtime_extension_missing"
 	ReasonCodeRuntimeServiceInactive    ReasonCode = "runtime_service_inactive"
@@ -313,16 +323,21 @@ const (
 	ReasonCodeSudoNotPermitted          ReasonCode = "sudo_not_permitted"
 	ReasonCodeSudoPasswordRequired      ReasonCode = "sudo_password_required"
 	ReasonCodeSudoTtyRequired           ReasonCode = "sudo_tty_required"
+	ReasonCodeSystemDegraded            ReasonCode = "system_degraded"
 )
 
 // Valid indicates whether the value is a known member of the ReasonCode enum.
 func (e ReasonCode) Valid() bool {
 	switch e {
+	case ReasonCodeDiskSpaceLow:
+		return true
 	case ReasonCodeNoCandidateNode:
 		return true
 	case ReasonCodeNodeAcquiring:
 		return true
 	case ReasonCodeNodeAddressMissing:
+		return true
+	case ReasonCodeNodeBooting:
 		return true
 	case ReasonCodeNodeConfigInvalid:
 		return true
@@ -334,6 +349,8 @@ func (e ReasonCode) Valid() bool {
 		return true
 	case ReasonCodeOsUnsupported:
 		return true
+	case ReasonCodePackageManagerBusy:
+		return true
 	case ReasonCodeProbeInterrupted:
 		return true
 	case ReasonCodeProbeOutputInvalid:
@@ -341,6 +358,8 @@ func (e ReasonCode) Valid() bool {
 	case ReasonCodeProbeTimeout:
 		return true
 	case ReasonCodeReadinessStale:
+		return true
+	case ReasonCodeRebootRequired:
 		return true
 	case ReasonCodeRuntimeComponentMissing:
 		return true
@@ -383,6 +402,8 @@ func (e ReasonCode) Valid() bool {
 	case ReasonCodeSudoPasswordRequired:
 		return true
 	case ReasonCodeSudoTtyRequired:
+		return true
+	case ReasonCodeSystemDegraded:
 		return true
 	default:
 		return false
@@ -611,7 +632,7 @@ type NodeSummary struct {
 	// retryability and remediation.
 	PrimaryReason *ReasonCode `json:"primary_reason,omitempty"`
 
-	// Reasons Every reason of the last report, primary first; absent when ready.
+	// Reasons Every reason of the last report, primary first; absent when there is none (a ready node lists its warnings).
 	Reasons *[]Reason `json:"reasons,omitempty"`
 
 	// Remediation What to do about the primary reason.

@@ -12,8 +12,9 @@ import (
 )
 
 // The output of the probe script on an Ubuntu 24.04 node where sudo asks
-// for a password, Redis is not installed and nginx was built from source.
-const output = `pressluft-probe 2
+// for a password, Redis is not installed, nginx was built from source,
+// MariaDB has failed (so systemd says degraded) and /srv/www is full.
+const output = `pressluft-probe 3
 os.id ubuntu
 os.version_id 24.04
 systemd yes
@@ -51,7 +52,15 @@ rsync.package installed rsync 3.2.7-1ubuntu1
 unzip.package installed unzip 6.0-28ubuntu4
 curl.package installed curl 8.5.0-2ubuntu10.6
 nginx.version nginx version: nginx/1.27.3
-end 37
+system.state degraded
+system.failed mariadb.service
+cloud_init.status yes
+cloud_init.result yes
+reboot.required no
+disk / / 2a3e8b1c9d0f4e57 4096 10485760 5242880 2621440 1310720\n/var/lib/mysql /var/lib/mysql 2a3e8b1c9d0f4e57 4096 10485760 5242880 2621440 1310720\n/srv/www /srv/www 1c 4096 16384 0 16384 16380
+dpkg.lock_observed yes
+dpkg.lock_holders 
+end 45
 `
 
 func ExampleParse() {
@@ -66,6 +75,11 @@ func ExampleParse() {
 		fmt.Printf("%s: installed=%v version=%q package=%q unit=%q service=%q\n", name, c.Installed, c.Version, c.Package, c.Unit, c.Service)
 	}
 	fmt.Println("php extensions:", facts.PHPExtensions)
+	h := facts.Health
+	fmt.Println("system:", h.SystemState, h.FailedUnits, "cloud-init:", h.CloudInit)
+	for _, d := range h.Disks {
+		fmt.Printf("%s: %d of %d bytes free, at %s\n", d.Path, d.FreeBytes, d.TotalBytes, d.MeasuredAt)
+	}
 
 	_, err = probe.Parse([]byte("Welcome to node-1!\n" + output))
 	fmt.Println(err)
@@ -76,6 +90,10 @@ func ExampleParse() {
 	// redis: installed=false version="" package="" unit="" service=""
 	// wp-cli: installed=true version="" package="" unit="" service=""
 	// php extensions: [mysqli mysqlnd opcache redis]
+	// system: degraded [mariadb.service] cloud-init: done
+	// /: 21474836480 of 42949672960 bytes free, at /
+	// /var/lib/mysql: 21474836480 of 42949672960 bytes free, at /var/lib/mysql
+	// /srv/www: 0 of 67108864 bytes free, at /srv/www
 	// probe: output invalid: line 1: missing header
 }
 

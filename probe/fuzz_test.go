@@ -25,6 +25,8 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("This account is currently not available.\n"))
 	f.Add([]byte(header + "\nend 0\n"))
 	f.Add([]byte(header + "\nsystemd yes\nend 1\n"))
+	f.Add([]byte(render(edit("system.state degraded", `system.failed a.service\nb.service`, "reboot.required yes", `reboot.pkgs libc6\nlibc6`))))
+	f.Add([]byte(render(edit(`dpkg.lock_holders /var/lib/dpkg/lock POSIX 594 dpkg\n/var/lib/dpkg/lock-frontend OFDLCK -1 `, "disk /srv/www /srv 1 4096 16384 0 16384 16380"))))
 	f.Fuzz(func(t *testing.T, out []byte) {
 		facts, err := Parse(out)
 		if err != nil {
@@ -90,6 +92,35 @@ func FuzzParse(f *testing.F) {
 		}
 		if !facts.Components[readiness.ComponentPHPFPM].Installed && facts.PHPExtensions != nil {
 			t.Errorf("PHP extensions %q without php-fpm", facts.PHPExtensions)
+		}
+		h := facts.Health
+		if h == nil {
+			t.Fatal("Health = nil, want the system state of a version-3 report")
+		}
+		if !facts.Systemd && (h.SystemState != "" || h.FailedUnits != nil) {
+			t.Errorf("system state %q %q without systemd", h.SystemState, h.FailedUnits)
+		}
+		if h.FailedUnits != nil && h.SystemState != "degraded" {
+			t.Errorf("failed units %q with state %q", h.FailedUnits, h.SystemState)
+		}
+		if !h.DpkgLockObserved && h.DpkgLockHolders != nil {
+			t.Errorf("lock holders %v not observed", h.DpkgLockHolders)
+		}
+		for _, x := range h.DpkgLockHolders {
+			if !slices.Contains(dpkgLocks, x.Path) || x.PID < 0 {
+				t.Errorf("lock holder %+v", x)
+			}
+		}
+		if !h.RebootRequired && h.RebootPackages != nil {
+			t.Errorf("reboot packages %q without the marker", h.RebootPackages)
+		}
+		for i, d := range h.Disks {
+			if !slices.Contains(readiness.DiskPaths(), d.Path) || (i > 0 && slices.Index(readiness.DiskPaths(), d.Path) <= slices.Index(readiness.DiskPaths(), h.Disks[i-1].Path)) {
+				t.Errorf("disk %d path %q", i, d.Path)
+			}
+			if d.FreeBytes > d.TotalBytes || d.FreeInodes > d.TotalInodes {
+				t.Errorf("disk %+v frees more than it has", d)
+			}
 		}
 		// Parsing is a function of the bytes: a second parse agrees.
 		again, err := Parse(out)

@@ -16,8 +16,8 @@ import (
 // report is a few kilobytes.
 const MaxOutput = 64 << 10
 
-// header is the first line of a version-2 report.
-const header = "pressluft-probe 2"
+// header is the first line of a version-3 report.
+const header = "pressluft-probe 3"
 
 // ErrOutputInvalid is wrapped by every error Parse returns.
 var ErrOutputInvalid = errors.New("probe: output invalid")
@@ -52,7 +52,7 @@ func invalid(line int, reason string) error {
 	return &OutputError{Line: line, Reason: reason}
 }
 
-// knownKeys is every record key a version-2 report may hold.
+// knownKeys is every record key a version-3 report may hold.
 var knownKeys = func() map[string]bool {
 	keys := map[string]bool{
 		"os.id": true, "os.version_id": true, "systemd": true,
@@ -60,6 +60,9 @@ var knownKeys = func() map[string]bool {
 		"sudo.validate_exit": true, "sudo.validate_stderr": true,
 		readiness.ComponentPHPFPM + ".conf_d":  true,
 		readiness.ComponentPHPFPM + ".modules": true,
+	}
+	for _, k := range healthKeys {
+		keys[k] = true
 	}
 	for _, c := range components {
 		keys[c.name+".path"] = true
@@ -248,6 +251,9 @@ func (r *report) facts() (*readiness.Facts, error) {
 			return nil, err
 		}
 		f.Components[c.name] = cf
+	}
+	if f.Health, err = r.health(f.Systemd); err != nil {
+		return nil, err
 	}
 	for _, rec := range r.records {
 		if !rec.used {

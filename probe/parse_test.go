@@ -54,7 +54,25 @@ func readyRecords() []string {
 		"mariadb.load loaded",
 		"redis.load loaded",
 		"fail2ban.load loaded",
+		"system.state running",
+		"cloud_init.status no",
+		"cloud_init.result no",
+		"reboot.required no",
+		`disk / / 7f4a2f83e5c6192d 4096 66053021 20358492 16777216 16331737\n/var/lib/mysql /var/lib/mysql 7f4a2f83e5c6192d 4096 66053021 20358492 16777216 16331737\n/srv/www /srv 7f4a2f83e5c6192d 4096 66053021 20358492 16777216 16331737`,
+		"dpkg.lock_observed yes",
+		"dpkg.lock_holders ",
 	}
+}
+
+// readyHealth is the system state readyRecords report (as a Debian 12
+// fleet node's overlay root printed it).
+func readyHealth() *readiness.Health {
+	h := &readiness.Health{SystemState: "running", DpkgLockObserved: true}
+	for _, d := range [][2]string{{"/", "/"}, {"/var/lib/mysql", "/var/lib/mysql"}, {"/srv/www", "/srv"}} {
+		h.Disks = append(h.Disks, readiness.DiskUsage{Path: d[0], MeasuredAt: d[1], FSID: "7f4a2f83e5c6192d",
+			TotalBytes: 66053021 * 4096, FreeBytes: 20358492 * 4096, TotalInodes: 16777216, FreeInodes: 16331737})
+	}
+	return h
 }
 
 // render frames records as the script does: header, records, trailer.
@@ -92,7 +110,7 @@ func edit(changes ...string) []string {
 
 func readyFacts() *readiness.Facts {
 	return &readiness.Facts{
-		ScriptVersion: 2,
+		ScriptVersion: 3,
 		OS:            readiness.OSRelease{ID: "ubuntu", VersionID: "24.04"},
 		Systemd:       true,
 		Sudo:          readiness.SudoOK,
@@ -108,6 +126,7 @@ func readyFacts() *readiness.Facts {
 			readiness.ComponentCurl:     {Installed: true, Version: "8.5.0", Package: "8.5.0-2ubuntu10.6"},
 		},
 		PHPExtensions: []string{"curl", "mbstring", "mysqli", "mysqlnd", "opcache", "redis"},
+		Health:        readyHealth(),
 	}
 }
 
@@ -178,10 +197,36 @@ func TestParseValid(t *testing.T) {
 				f.Components[readiness.ComponentPHPFPM] = readiness.ComponentFacts{}
 				f.PHPExtensions = nil
 			})},
+		{"booting, cloud-init running", render(edit("system.state starting", "cloud_init.status yes")),
+			changed(func(f *readiness.Facts) {
+				f.Health.SystemState = "starting"
+				f.Health.CloudInit = readiness.CloudInitRunning
+			})},
+		{"cloud-init done", render(edit("cloud_init.status yes", "cloud_init.result yes")),
+			changed(func(f *readiness.Facts) { f.Health.CloudInit = readiness.CloudInitDone })},
+		{"degraded", render(edit("system.state degraded", `system.failed hold-apt.service\nbroken@1.service`)),
+			changed(func(f *readiness.Facts) {
+				f.Health.SystemState = "degraded"
+				f.Health.FailedUnits = []string{"hold-apt.service", "broken@1.service"}
+			})},
+		{"dpkg lock held, as on a fleet node", render(edit(`dpkg.lock_holders /var/lib/dpkg/lock POSIX 594 dpkg\n/var/lib/dpkg/lock-frontend POSIX 581 apt-get\n/var/lib/dpkg/lock-frontend OFDLCK -1 `)),
+			changed(func(f *readiness.Facts) {
+				f.Health.DpkgLockHolders = []readiness.LockHolder{{Path: "/var/lib/dpkg/lock", PID: 594, Command: "dpkg"},
+					{Path: "/var/lib/dpkg/lock-frontend", PID: 581, Command: "apt-get"}, {Path: "/var/lib/dpkg/lock-frontend"}}
+			})},
+		{"reboot required", render(edit("reboot.required yes", `reboot.pkgs linux-image-6.8.0-51-generic\nlibc6\nlibc6\n`)),
+			changed(func(f *readiness.Facts) {
+				f.Health.RebootRequired = true
+				f.Health.RebootPackages = []string{"linux-image-6.8.0-51-generic", "libc6"}
+			})},
+		{"reboot required, no list", render(edit("reboot.required yes")), changed(func(f *readiness.Facts) { f.Health.RebootRequired = true })},
+		{"nothing measured", render(edit("disk ", "dpkg.lock_observed no")),
+			changed(func(f *readiness.Facts) { f.Health.Disks = nil; f.Health.DpkgLockObserved = false })},
 		{"no systemd", render(edit("systemd no", "nginx.unit", "nginx.load", "nginx.active", "php-fpm.unit", "php-fpm.load", "php-fpm.active",
-			"mariadb.unit", "mariadb.load", "mariadb.active", "redis.unit", "redis.load", "redis.active", "fail2ban.unit", "fail2ban.load", "fail2ban.active")),
+			"mariadb.unit", "mariadb.load", "mariadb.active", "redis.unit", "redis.load", "redis.active", "fail2ban.unit", "fail2ban.load", "fail2ban.active", "system.state")),
 			changed(func(f *readiness.Facts) {
 				f.Systemd = false
+				f.Health.SystemState = ""
 				for k, c := range f.Components {
 					c.Unit, c.Service = "", ""
 					f.Components[k] = c
@@ -313,18 +358,33 @@ func TestParseInvalid(t *testing.T) {
 		{"nologin", "This account is currently not available.\n", "probe: output invalid: line 1: missing header"},
 		{"CRLF", strings.ReplaceAll(ready, "\n", "\r\n"), "probe: output invalid: line 1: unsupported script version"},
 		{"version 1", strings.Replace(ready, header, "pressluft-probe 1", 1), "probe: output invalid: line 1: unsupported script version"},
-		{"other version", strings.Replace(ready, header, "pressluft-probe 3", 1), "probe: output invalid: line 1: unsupported script version"},
-		{"unknown key", render(edit("nginx.flavour plain")), "probe: output invalid: line 41: unknown record key"},
-		{"wp-cli is never run", render(edit("wp-cli.version WP-CLI 2.10.0")), "probe: output invalid: line 41: unknown record key"},
+		{"other version", strings.Replace(ready, header, "pressluft-probe 4", 1), "probe: output invalid: line 1: unsupported script version"},
+		{"version 2", strings.Replace(ready, header, "pressluft-probe 2", 1), "probe: output invalid: line 1: unsupported script version"},
+		{"system.state missing", render(edit("system.state")), "probe: output invalid: missing record system.state"},
+		{"system.failed without degraded", render(edit("system.failed x.service")), "probe: output invalid: line 48: unexpected record system.failed"},
+		{"system.failed not a unit", render(edit("system.state degraded", "system.failed rm -rf")), "probe: output invalid: line 48: system.failed holds a line that is not a unit name"},
+		{"cloud_init maybe", render(edit("cloud_init.status maybe")), "probe: output invalid: line 42: cloud_init.status is neither yes nor no"},
+		{"reboot.pkgs without marker", render(edit("reboot.pkgs libc6")), "probe: output invalid: line 48: unexpected record reboot.pkgs"},
+		{"disk path unknown", render(edit("disk /home /home 1 4096 1 1 1 1")), "probe: output invalid: line 45: disk: a path not measured, or out of order"},
+		{"disk twice", render(edit(`disk / / 1 4096 1 1 1 1\n/ / 1 4096 1 1 1 1`)), "probe: output invalid: line 45: disk: a path not measured, or out of order"},
+		{"disk avail over size", render(edit("disk / / 1 4096 1 2 1 1")), "probe: output invalid: line 45: disk: inconsistent numbers"},
+		{"disk short", render(edit("disk / / 1 4096 1 1 1")), "probe: output invalid: line 45: disk: a line without eight fields"},
+		{"disk dir not a parent", render(edit("disk /srv/www /var 1 4096 1 1 1 1")), "probe: output invalid: line 45: disk: a directory that does not hold its path"},
+		{"disk overflow", render(edit("disk / / 1 4096 18446744073709551615 1 1 1")), "probe: output invalid: line 45: disk: inconsistent numbers"},
+		{"lock holder elsewhere", render(edit("dpkg.lock_holders /etc/shadow POSIX 1 x")), "probe: output invalid: line 47: dpkg.lock_holders holds a malformed line"},
+		{"flock holder", render(edit("dpkg.lock_holders /var/lib/dpkg/lock FLOCK 1 flock")), "probe: output invalid: line 47: dpkg.lock_holders holds a malformed line"},
+		{"holder unobserved", render(edit("dpkg.lock_observed no", "dpkg.lock_holders /var/lib/dpkg/lock POSIX 1 apt")), "probe: output invalid: line 47: dpkg.lock_holders without dpkg.lock_observed"},
+		{"unknown key", render(edit("nginx.flavour plain")), "probe: output invalid: line 48: unknown record key"},
+		{"wp-cli is never run", render(edit("wp-cli.version WP-CLI 2.10.0")), "probe: output invalid: line 48: unknown record key"},
 		{"key without value", render(edit("systemd")) + "", "probe: output invalid: missing record systemd"},
 		{"no space", strings.Replace(ready, "systemd yes", "systemd", 1), "probe: output invalid: line 4: malformed record: no space after the key"},
-		{"duplicate", render(append(readyRecords(), "systemd no")), "probe: output invalid: line 41: duplicate record systemd"},
-		{"count too high", strings.Replace(ready, "end 39", "end 35", 1), "probe: output invalid: line 41: trailer count does not match the records"},
-		{"count with zero", strings.Replace(ready, "end 39", "end 034", 1), "probe: output invalid: line 41: trailer count does not match the records"},
-		{"count missing", strings.Replace(ready, "end 39", "end ", 1), "probe: output invalid: line 41: trailer count does not match the records"},
-		{"data after end", ready + "logout\n", "probe: output invalid: line 42: data after the trailer"},
-		{"empty line after end", ready + "\n", "probe: output invalid: line 42: data after the trailer"},
-		{"two reports", ready + ready, "probe: output invalid: line 42: data after the trailer"},
+		{"duplicate", render(append(readyRecords(), "systemd no")), "probe: output invalid: line 48: duplicate record systemd"},
+		{"count too high", strings.Replace(ready, "end 46", "end 35", 1), "probe: output invalid: line 48: trailer count does not match the records"},
+		{"count with zero", strings.Replace(ready, "end 46", "end 041", 1), "probe: output invalid: line 48: trailer count does not match the records"},
+		{"count missing", strings.Replace(ready, "end 46", "end ", 1), "probe: output invalid: line 48: trailer count does not match the records"},
+		{"data after end", ready + "logout\n", "probe: output invalid: line 49: data after the trailer"},
+		{"empty line after end", ready + "\n", "probe: output invalid: line 49: data after the trailer"},
+		{"two reports", ready + ready, "probe: output invalid: line 49: data after the trailer"},
 		{"bad escape", render(edit(`nginx.package a\tb`)), "probe: output invalid: line 9: malformed escape in record nginx.package"},
 		{"dangling backslash", render(edit(`nginx.package a\`)), "probe: output invalid: line 9: malformed escape in record nginx.package"},
 		{"NUL", render(edit("nginx.package a\x00b")), "probe: output invalid: line 9: NUL byte"},
@@ -338,13 +398,13 @@ func TestParseInvalid(t *testing.T) {
 		{"sudo validate stderr missing", render(edit("sudo.exit 1", "sudo.stderr sudo: a password is required", "sudo.validate_exit 1")),
 			"probe: output invalid: missing record sudo.validate_stderr"},
 		{"sudo validate exit text", render(edit("sudo.exit 1", "sudo.validate_exit x", "sudo.validate_stderr ")),
-			"probe: output invalid: line 41: sudo.validate_exit is not an exit status"},
+			"probe: output invalid: line 48: sudo.validate_exit is not an exit status"},
 		{"sudo validated after success", render(edit("sudo.validate_exit 0", "sudo.validate_stderr ")),
-			"probe: output invalid: line 41: unexpected record sudo.validate_exit"},
+			"probe: output invalid: line 48: unexpected record sudo.validate_exit"},
 		{"sudo records without sudo", render(edit("sudo.path ")), "probe: output invalid: line 6: unexpected record sudo.exit"},
 		{"relative path", render(edit("nginx.path nginx")), "probe: output invalid: line 8: nginx.path is not an absolute path"},
 		{"neither package nor version", render(edit("curl.package")), "probe: output invalid: missing record curl.version"},
-		{"package and version", render(edit("curl.version curl 8.5.0")), "probe: output invalid: line 41: unexpected record curl.version"},
+		{"package and version", render(edit("curl.version curl 8.5.0")), "probe: output invalid: line 48: unexpected record curl.version"},
 		{"package without tool", render(edit("curl.path ")), "probe: output invalid: line 35: unexpected record curl.package"},
 		{"package not installed", render(edit("nginx.package config-files nginx 1.24.0-2ubuntu7.1")),
 			"probe: output invalid: line 9: nginx.package is not an installed package of nginx"},
@@ -360,7 +420,7 @@ func TestParseInvalid(t *testing.T) {
 			"probe: output invalid: line 22: redis.package is not a package version"},
 		{"package record alone", render(edit("redis.package installed")),
 			"probe: output invalid: line 22: redis.package is not an installed package of redis"},
-		{"conf.d and modules", render(edit("php-fpm.modules [PHP Modules]")), "probe: output invalid: line 41: unexpected record php-fpm.modules"},
+		{"conf.d and modules", render(edit("php-fpm.modules [PHP Modules]")), "probe: output invalid: line 48: unexpected record php-fpm.modules"},
 		{"neither conf.d nor modules", render(edit("php-fpm.conf_d")), "probe: output invalid: missing record php-fpm.modules"},
 		{"unit without systemd", render(edit("systemd no")), "probe: output invalid: line 10: unexpected record nginx.unit"},
 		{"unit missing", render(edit("redis.unit")), "probe: output invalid: missing record redis.unit"},

@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/sha256"
+	"fmt"
 	"reflect"
 	"slices"
 	"strings"
@@ -75,7 +76,68 @@ func wantFacts(p sshtest.Profile) *readiness.Facts {
 		f.PHPExtensions = append(f.PHPExtensions, ext)
 	}
 	slices.Sort(f.PHPExtensions)
+	f.Health = wantHealth(p)
 	return f
+}
+
+// wantHealth is the system state the probe must read from a profile: what
+// its Health says, with the defaults sshtest documents.
+func wantHealth(p sshtest.Profile) *readiness.Health {
+	h := &readiness.Health{CloudInit: p.Health.CloudInit}
+	if p.Systemd {
+		h.SystemState = p.SystemState()
+		if h.SystemState == "degraded" {
+			var comp []string
+			for u, st := range p.Units() {
+				if st == "failed" && !slices.Contains([]string{"mysql", "mysqld", "redis"}, u) {
+					comp = append(comp, u+".service")
+				}
+			}
+			slices.Sort(comp)
+			h.FailedUnits = comp
+			for _, u := range p.Health.FailedUnits {
+				h.FailedUnits = append(h.FailedUnits, u.Name)
+			}
+		}
+	}
+	debian := p.OS.ID == "ubuntu" || p.OS.ID == "debian"
+	h.DpkgLockObserved = debian
+	h.DpkgLockHolders = slices.Clone(p.Health.DpkgLockHolders)
+	disks := slices.Clone(p.Health.Disks)
+	if !slices.ContainsFunc(disks, func(d sshtest.Disk) bool { return d.MountPoint == "/" }) {
+		disks = append(disks, sshtest.Disk{MountPoint: "/", Blocks: 10 << 20, Avail: 5 << 20, Files: 2621440, FreeFiles: 1310720})
+	}
+	slices.SortFunc(disks, func(a, b sshtest.Disk) int { return len(b.MountPoint) - len(a.MountPoint) })
+	_, mariadb := p.Components[readiness.ComponentMariaDB]
+	mysqlAt := "/"
+	switch {
+	case mariadb:
+		mysqlAt = "/var/lib/mysql"
+	case debian:
+		mysqlAt = "/var/lib"
+	}
+	wwwAt := "/srv"
+	if slices.ContainsFunc(disks, func(d sshtest.Disk) bool { return d.MountPoint == "/srv/www" }) {
+		wwwAt = "/srv/www"
+	}
+	for _, pa := range [][2]string{{"/", "/"}, {"/var/lib/mysql", mysqlAt}, {"/srv/www", wwwAt}} {
+		for i, d := range disks {
+			if d.MountPoint == "/" || pa[1] == d.MountPoint || strings.HasPrefix(pa[1], d.MountPoint+"/") {
+				h.Disks = append(h.Disks, readiness.DiskUsage{Path: pa[0], MeasuredAt: pa[1], FSID: fmt.Sprintf("%016x", 0x7f4a2f83e5c61900+uint64(i)),
+					TotalBytes: d.Blocks * 4096, FreeBytes: d.Avail * 4096, TotalInodes: d.Files, FreeInodes: d.FreeFiles})
+				break
+			}
+		}
+	}
+	if p.Health.RebootPackages != nil {
+		h.RebootRequired = true
+		for _, pkg := range p.Health.RebootPackages {
+			if !slices.Contains(h.RebootPackages, pkg) {
+				h.RebootPackages = append(h.RebootPackages, pkg)
+			}
+		}
+	}
+	return h
 }
 
 // checkOneRoundTrip asserts the node saw one connection with one exec of

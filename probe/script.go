@@ -5,7 +5,7 @@ import _ "embed"
 // ScriptVersion is the protocol version of the probe script: the number its
 // header line carries and the only one Parse accepts. It changes whenever
 // the script's records or their meaning change.
-const ScriptVersion = 2
+const ScriptVersion = 3
 
 // Command is the exec request the probe sends. The script itself travels on
 // stdin, so the command is the same for every node and works whatever the

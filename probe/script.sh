@@ -1,20 +1,21 @@
 LC_ALL=C; export LC_ALL
 R=${PRESSLUFT_PROBE_ROOT-}
 PATH=$R/usr/local/sbin:$R/usr/local/bin:$R/usr/sbin:$R/usr/bin:$R/sbin:$R/bin; export PATH
-# pressluft readiness probe, protocol version 2 (see probe/doc.go).
+# pressluft readiness probe, protocol version 3 (see probe/doc.go).
 #
 # Sent on stdin to `exec /bin/sh -s`. A constant: nothing about the node or
 # the request is ever spliced into it. It uses only sh builtins and, at
-# most, sudo (twice when it refuses), grep (over dpkg's status file; dpkg-query without it) and
-# systemctl (plus a tool's own version flag when no installed package
-# covers it), reads files only under "$R", and runs
+# most, sudo (twice when it refuses), grep (over dpkg's status file; dpkg-query without it),
+# systemctl (twice more for the system's state, thrice when it is degraded), stat
+# (twice: free space, the dpkg locks' inodes) and a tool's own version flag when no
+# installed package covers it, reads files only under "$R", and runs
 # every command with stdin from /dev/null. All work happens in main, which
 # the shell must read in full before it runs, so no command can swallow the
 # rest of the script.
 #
-# Output: "pressluft-probe 2", then one "KEY VALUE" record per line, in no
+# Output: "pressluft-probe 3", then one "KEY VALUE" record per line, in no
 # particular order, then "end N" with N the number of records. Values are
-# escaped by esc. The three commands run as concurrent background jobs;
+# escaped by esc. The commands run as concurrent background jobs;
 # each record is one printf of one line under 4096 bytes (PIPE_BUF), so
 # lines from different jobs never interleave.
 
@@ -346,6 +347,138 @@ job_systemctl() {
 	units
 }
 
+# job_system records systemd's state of the whole system and, only when it
+# is degraded, the failed units (the first word of each line).
+job_system() {
+	y_s=$("$SYSTEMCTL" is-system-running 2>/dev/null </dev/null)
+	rec system.state "$y_s" 1
+	if [ "$y_s" = degraded ]; then
+		T=$("$SYSTEMCTL" list-units --state=failed --plain --no-legend --no-pager 2>/dev/null </dev/null)
+		y_f=
+		while [ -n "$T" ]; do
+			next
+			L=${L%% *}
+			if [ -n "$L" ]; then
+				y_f=$y_f${y_f:+$NL}$L
+			fi
+		done
+		rec system.failed "$y_f" 64
+	fi
+}
+
+# dir PATH sets D to PATH under $R when it is a directory, else to its
+# nearest parent that is: the filesystem a job would create PATH on.
+dir() {
+	D=$1
+	while [ ! -d "$R$D" ]; do
+		D=${D%/*}
+		if [ -z "$D" ]; then
+			D=/
+			break
+		fi
+	done
+}
+
+# job_files records, with one `stat -f`, the free space and inodes of the
+# filesystems of /, /var/lib/mysql and /srv/www (disk: "PATH DIR FSID
+# BSIZE BLOCKS AVAIL FILES FFREE" per path measured), then the POSIX and
+# OFD write locks /proc/locks lists on the dpkg lock files
+# (dpkg.lock_holders: "PATH TYPE PID COMM" per lock), with one `stat -L`
+# for the lock files' device and inode only when a process other than
+# mariadbd holds a write lock.
+job_files() {
+	f_d=
+	if [ -n "$STAT" ]; then
+		dir /
+		f_r=$D
+		dir /var/lib/mysql
+		f_m=$D
+		dir /srv/www
+		f_w=$D
+		f_t=$("$STAT" -f -c '%n %i %S %b %a %c %d' "$R$f_r" "$R$f_m" "$R$f_w" 2>/dev/null </dev/null)
+		for f_p in "/ $f_r" "/var/lib/mysql $f_m" "/srv/www $f_w"; do
+			T=$f_t
+			while [ -n "$T" ]; do
+				next
+				L=${L#"$R"}
+				if [ "${L%% *}" = "${f_p#* }" ]; then
+					f_d=$f_d${f_d:+$NL}${f_p%% *}" "$L
+					break
+				fi
+			done
+		done
+	fi
+	rec disk "$f_d" 3
+	f_seen=no f_held=
+	if [ -n "$STAT" ] && [ -f "$R/proc/locks" ] && [ -r "$R/proc/locks" ]; then
+		# The write locks that could be dpkg's, with their holders'
+		# names: every POSIX and OFD write lock but mariadbd's (its data
+		# files), so that a node whose only locks are MariaDB's needs no
+		# stat to know the dpkg lock is free.
+		f_cand=
+		while read -r f_1 f_t f_3 f_rw f_pid f_id f_rest; do
+			case $f_t:$f_rw in
+			POSIX:WRITE | OFDLCK:WRITE) ;;
+			*) continue ;;
+			esac
+			f_c=
+			case $f_pid in
+			'' | *[!0-9]*) ;;
+			*)
+				if [ -f "$R/proc/$f_pid/comm" ] && [ -r "$R/proc/$f_pid/comm" ]; then
+					IFS= read -r f_c <"$R/proc/$f_pid/comm" || :
+				fi
+				;;
+			esac
+			case $f_c in
+			mariadbd | mysqld) continue ;;
+			esac
+			f_cand=$f_cand${f_cand:+$NL}"$f_id $f_t $f_pid $f_c"
+		done <"$R/proc/locks"
+		if [ -z "$f_cand" ]; then
+			f_seen=yes
+		else
+			T=$("$STAT" -L -c '%n %d %i' "$R/var/lib/dpkg/lock-frontend" "$R/var/lib/dpkg/lock" 2>/dev/null </dev/null)
+		fi
+		f_ids=
+		while [ -n "$f_cand" ] && [ -n "$T" ]; do
+			next
+			L=${L#"$R"}
+			f_n=${L%% *}
+			L=${L#* }
+			f_dev=${L%% *}
+			f_i=${L#* }
+			case $f_dev:$f_i in
+			*:*[!0-9]* | *[!0-9]*:* | :* | *:) continue ;;
+			esac
+			f_ids="$f_ids $(((f_dev >> 8) & 4095)):$(((f_dev & 255) | ((f_dev >> 12) & 1048320))):$f_i=$f_n"
+			f_seen=yes
+		done
+		T=$f_cand
+		while [ -n "$f_ids" ] && [ -n "$T" ]; do
+			next
+			f_id=${L%% *}
+			f_maj=${f_id%%:*}
+			f_x=${f_id#*:}
+			f_min=${f_x%%:*}
+			f_in=${f_x#*:}
+			case $f_maj:$f_min:$f_in in
+			*[!0-9a-f:]* | :* | *::* | *:) continue ;;
+			esac
+			case $f_in in *[!0-9]*) continue ;; esac
+			case " $f_ids" in
+			*" $((0x$f_maj)):$((0x$f_min)):$f_in="*) ;;
+			*) continue ;;
+			esac
+			f_path=${f_ids#*" $((0x$f_maj)):$((0x$f_min)):$f_in="}
+			f_path=${f_path%% *}
+			f_held=$f_held${f_held:+$NL}"$f_path ${L#* }"
+		done
+	fi
+	rec dpkg.lock_observed "$f_seen" 1
+	rec dpkg.lock_holders "$f_held"
+}
+
 # records prints the records that need no command: os-release, systemd,
 # where each tool is, and php-fpm's conf.d.
 records() {
@@ -368,6 +501,28 @@ records() {
 	if [ "$SD" = yes ] && [ -z "$SYSTEMCTL" ]; then
 		T=
 		units
+		rec system.state ""
+	fi
+	c_s=no c_r=no
+	if [ -f "$R/run/cloud-init/status.json" ]; then
+		c_s=yes
+	fi
+	if [ -f "$R/run/cloud-init/result.json" ]; then
+		c_r=yes
+	fi
+	rec cloud_init.status "$c_s"
+	rec cloud_init.result "$c_r"
+	if [ -f "$R/run/reboot-required" ]; then
+		rec reboot.required yes
+		if [ -f "$R/run/reboot-required.pkgs" ] && [ -r "$R/run/reboot-required.pkgs" ]; then
+			c_p=
+			while IFS= read -r c_l || [ -n "$c_l" ]; do
+				c_p=$c_p$c_l$NL
+			done <"$R/run/reboot-required.pkgs"
+			rec reboot.pkgs "${c_p%"$NL"}" 64
+		fi
+	else
+		rec reboot.required no
 	fi
 }
 
@@ -417,6 +572,12 @@ collect() {
 		SD=yes
 		lookup systemctl
 		SYSTEMCTL=$P
+	fi
+	lookup stat
+	STAT=$P
+	job_files &
+	if [ -n "$SYSTEMCTL" ]; then
+		job_system &
 	fi
 	lookup dpkg-query
 	DPKG=$P
@@ -476,7 +637,7 @@ collect() {
 }
 
 main() {
-	printf 'pressluft-probe 2\n'
+	printf 'pressluft-probe 3\n'
 	# The jobs and records write to the pipe of one command substitution:
 	# it ends when the last of them has.
 	T=$(collect)

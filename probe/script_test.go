@@ -191,14 +191,19 @@ func (h host) link(path, target string) host {
 	return h
 }
 
+// readyHostFacts are the facts of the ready host: its systemctl stub
+// knows no is-system-running and it has no stat, so of its system state
+// only the absence of cloud-init and of a reboot marker is seen.
 func readyHostFacts() *readiness.Facts {
-	return readyFacts()
+	f := readyFacts()
+	f.Health = &readiness.Health{}
+	return f
 }
 
 // toolFacts are the facts of the ready host read from the tools' own
 // output, as without dpkg.
 func toolFacts() *readiness.Facts {
-	f := readyFacts()
+	f := readyHostFacts()
 	for k, c := range f.Components {
 		c.Package = ""
 		f.Components[k] = c

@@ -39,12 +39,17 @@ const (
 	CodeSSHHostCertInvalid        Code = "ssh_host_cert_invalid"
 	CodeSSHConnectionDropped      Code = "ssh_connection_dropped"
 	CodeSSHBannedSuspected        Code = "ssh_banned_suspected"
+	CodeNodeBooting               Code = "node_booting"
+	CodeSystemDegraded            Code = "system_degraded"
+	CodePackageManagerBusy        Code = "package_manager_busy"
+	CodeDiskSpaceLow              Code = "disk_space_low"
+	CodeRebootRequired            Code = "reboot_required"
 )
 
 // Prerequisite names one node in the ordered prerequisite graph. A
 // prerequisite can only be observed when every prerequisite before it in
-// Prerequisites holds, except platform and runtime, which are observed
-// side by side once the probe has run.
+// Prerequisites holds, except boot, privilege, platform, runtime and
+// health, which are observed side by side once the probe has run.
 type Prerequisite string
 
 // The prerequisites, upstream first.
@@ -56,17 +61,25 @@ const (
 	PrereqHostKey      Prerequisite = "host_key"
 	PrereqAuth         Prerequisite = "auth"
 	PrereqExec         Prerequisite = "exec"
-	PrereqPrivilege    Prerequisite = "privilege"
-	PrereqPlatform     Prerequisite = "platform"
-	PrereqRuntime      Prerequisite = "runtime"
+	// PrereqBoot: the node has finished booting (systemd, cloud-init).
+	// It ranks before privilege: sudoers, packages and services of a node
+	// still in its first boot may be the boot's unfinished work.
+	PrereqBoot      Prerequisite = "boot"
+	PrereqPrivilege Prerequisite = "privilege"
+	PrereqPlatform  Prerequisite = "platform"
+	PrereqRuntime   Prerequisite = "runtime"
+	// PrereqHealth: the node's system is in a state jobs can run in: no
+	// failed units, the package manager free, room on the filesystems
+	// jobs write to, no pending reboot.
+	PrereqHealth Prerequisite = "health"
 )
 
 // Prerequisites lists every prerequisite, upstream first.
 func Prerequisites() []Prerequisite {
 	return []Prerequisite{
 		PrereqLifecycle, PrereqAddress, PrereqTCP, PrereqSSHHandshake,
-		PrereqHostKey, PrereqAuth, PrereqExec, PrereqPrivilege,
-		PrereqPlatform, PrereqRuntime,
+		PrereqHostKey, PrereqAuth, PrereqExec, PrereqBoot, PrereqPrivilege,
+		PrereqPlatform, PrereqRuntime, PrereqHealth,
 	}
 }
 

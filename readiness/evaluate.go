@@ -207,9 +207,11 @@ func (e *evaluator) run() {
 		}
 	}
 
+	e.boot()
 	e.privilege()
 	e.platform()
 	e.runtime()
+	e.systemHealth()
 }
 
 func (e *evaluator) privilege() {

@@ -35,6 +35,7 @@ func readyFacts() *Facts {
 			ComponentCurl:     {Installed: true, Version: "8.5.0"},
 		},
 		PHPExtensions: []string{"core", "mysqli", "redis"},
+		Health:        healthyHealth(),
 	}
 }
 

@@ -101,6 +101,12 @@ type Facts struct {
 	Components map[string]ComponentFacts
 	// PHPExtensions are the modules php-fpm loads (php-fpm -m), lowercased.
 	PHPExtensions []string
+	// Health is the node's system state (boot, failed units, the dpkg
+	// lock, free space, a pending reboot), which probe protocol 3 and
+	// later report. Nil means not observed: Evaluate then skips the
+	// health checks without a reason (facts built by hand, or by an older
+	// probe).
+	Health *Health
 }
 
 // ParseOSRelease parses "ID-VERSION_ID" as String renders it, e.g.

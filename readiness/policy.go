@@ -43,16 +43,30 @@ type Policy struct {
 	SkipSudo bool `json:"skip_sudo,omitempty"`
 	// Components are the required runtime components, in report order.
 	Components []Requirement `json:"components,omitempty"`
-	// Severity overrides a code's severity. Only privilege, platform and
-	// runtime codes may be downgraded to SeverityWarning (the warn-only
-	// rollback lever); Validate rejects anything else.
+	// Severity overrides a code's severity. Only the codes the probe
+	// observes (boot, privilege, platform, runtime and health) may be
+	// downgraded to SeverityWarning (the warn-only rollback lever); any
+	// code may be made SeverityBlocking (package_manager_busy, say, which
+	// warns by default). Validate rejects anything else.
 	Severity map[Code]Severity `json:"severity,omitempty"`
+	// NodeHealth, when true, checks the node's system state: a node
+	// still booting (node_booting, blocking), failed units
+	// (system_degraded), the dpkg lock held (package_manager_busy) and a
+	// pending reboot (reboot_required), all three warnings. False checks
+	// none of them.
+	NodeHealth bool `json:"node_health,omitempty"`
+	// Disks are the filesystems that must have room, each named by a
+	// path of DiskPaths (the filesystem that holds it, or would hold it
+	// once created); disk_space_low when one has less. Nil checks none.
+	Disks []DiskRequirement `json:"disks,omitempty"`
 }
 
 // Baseline is the pressluft node baseline for Ubuntu 24.04.
 func Baseline() Policy {
 	return Policy{
-		AllowedOS: []OSRelease{{ID: "ubuntu", VersionID: "24.04"}},
+		AllowedOS:  []OSRelease{{ID: "ubuntu", VersionID: "24.04"}},
+		NodeHealth: true,
+		Disks:      DefaultDisks(),
 		Components: []Requirement{
 			{Component: ComponentNginx, MinVersion: "1.22", Service: true, Install: "sudo apt-get install -y nginx"},
 			{Component: ComponentPHPFPM, MinVersion: "8.2", Service: true, Extensions: []string{"redis"}, Install: "sudo apt-get install -y php-fpm php-redis"},
@@ -82,6 +96,7 @@ func PolicyFor(op Operation) Policy {
 func (p Policy) clone() Policy {
 	q := p
 	q.AllowedOS = slices.Clone(p.AllowedOS)
+	q.Disks = slices.Clone(p.Disks)
 	q.Components = make([]Requirement, len(p.Components))
 	for i, r := range p.Components {
 		r.Extensions = slices.Clone(r.Extensions)
@@ -156,8 +171,9 @@ var ErrInvalidPolicy = errors.New("readiness: invalid policy")
 
 // Validate reports the first problem of a policy: an unknown or duplicate
 // component, a malformed minimum version, an unknown code or severity, or
-// a downgrade of a code upstream of privilege (a node that cannot be
-// reached cannot be admitted with a warning).
+// a downgrade of a code upstream of boot (a node that cannot be reached
+// cannot be admitted with a warning), or a disk requirement for a path the
+// probe does not measure, listed twice, or with a threshold out of range.
 func (p Policy) Validate() error {
 	seen := map[string]bool{}
 	for _, r := range p.Components {
@@ -177,6 +193,9 @@ func (p Policy) Validate() error {
 			return fmt.Errorf("%w: component %q: extensions apply to %s only", ErrInvalidPolicy, r.Component, ComponentPHPFPM)
 		}
 	}
+	if err := validateDisks(p.Disks); err != nil {
+		return err
+	}
 	for _, o := range p.AllowedOS {
 		if o.ID == "" {
 			return fmt.Errorf("%w: allowed OS with empty id", ErrInvalidPolicy)
@@ -190,7 +209,7 @@ func (p Policy) Validate() error {
 		if s != SeverityBlocking && s != SeverityWarning {
 			return fmt.Errorf("%w: code %q: unknown severity %q", ErrInvalidPolicy, c, s)
 		}
-		if s == SeverityWarning && info.Prerequisite.rank() < PrereqPrivilege.rank() {
+		if s == SeverityWarning && info.Prerequisite.rank() < PrereqBoot.rank() {
 			return fmt.Errorf("%w: code %q (%s) cannot be downgraded to a warning", ErrInvalidPolicy, c, info.Prerequisite)
 		}
 	}
@@ -200,7 +219,7 @@ func (p Policy) Validate() error {
 // severity is the effective severity of c under p.
 func (p Policy) severity(c Code) Severity {
 	info, _ := Lookup(c)
-	if s, ok := p.Severity[c]; ok && (s == SeverityBlocking || info.Prerequisite.rank() >= PrereqPrivilege.rank()) {
+	if s, ok := p.Severity[c]; ok && (s == SeverityBlocking || info.Prerequisite.rank() >= PrereqBoot.rank()) {
 		return s
 	}
 	return info.Severity

@@ -202,6 +202,36 @@ var registry = []CodeInfo{
 		Message:     "The node answered recently but stopped answering right after SSH authentication failures: its fail2ban (or another intrusion blocker) may have banned the control plane's IP address.",
 		Remediation: "Fix the key first (see ssh_auth_failed), then lift the ban from the node's console or another address: sudo fail2ban-client set sshd unbanip CONTROL_PLANE_IP. The control plane's IP is the source address the node sees (on the control plane: ip route get NODE_IP, the src field; behind NAT, curl -s https://ifconfig.me); sudo fail2ban-client status sshd lists the banned addresses. Bans survive reboots (fail2ban's database); to stop future bans, add the IP to ignoreip in /etc/fail2ban/jail.local.",
 	},
+	{
+		Code: CodeNodeBooting, Prerequisite: PrereqBoot, State: StatePending,
+		Severity: SeverityBlocking, Retryable: true,
+		Message:     "The node is still booting: systemd has not finished starting its units, or cloud-init has not finished its first-boot work (packages, users, files).",
+		Remediation: "Wait for the boot to finish and re-check in a minute; on the node, watch it (cloud-init status --wait; systemctl is-system-running --wait). If it stays here, list the jobs holding boot back (systemctl list-jobs) and read cloud-init's log (sudo cloud-init status --long; sudo tail -n 50 /var/log/cloud-init-output.log).",
+	},
+	{
+		Code: CodeSystemDegraded, Prerequisite: PrereqHealth, State: StateNotReady,
+		Severity: SeverityWarning, Retryable: false,
+		Message:     "systemd reports the system as degraded: at least one unit has failed.",
+		Remediation: "List the failed units (systemctl --failed), read why each failed (sudo journalctl -u UNIT -n 50), fix or disable it, then clear the state (sudo systemctl reset-failed UNIT).",
+	},
+	{
+		Code: CodePackageManagerBusy, Prerequisite: PrereqHealth, State: StateNotReady,
+		Severity: SeverityWarning, Retryable: true,
+		Message:     "The package manager is busy: another process holds the dpkg lock (apt, unattended-upgrades or cloud-init installing packages), so a job that installs packages would wait or fail.",
+		Remediation: "Wait for it to finish and re-check; see what holds the lock (sudo lsof /var/lib/dpkg/lock-frontend /var/lib/dpkg/lock; ps -o pid,etime,args -p PID). Never delete the lock files. If the holder is gone but dpkg was interrupted, finish its work: sudo dpkg --configure -a.",
+	},
+	{
+		Code: CodeDiskSpaceLow, Prerequisite: PrereqHealth, State: StateNotReady,
+		Severity: SeverityBlocking, Retryable: false,
+		Message:     "A filesystem jobs write to (the root, MariaDB's data directory or the site root) has too little free space or too few free inodes.",
+		Remediation: "Free space on that filesystem (sudo du -xh -d1 PATH | sort -h | tail; sudo apt-get clean; sudo journalctl --vacuum-size=200M) or grow its volume (df -h PATH; sudo growpart DISK PART && sudo resize2fs DEVICE), then re-check. Too few inodes: find the directories with the most files (sudo du -x --inodes -d2 PATH | sort -n | tail).",
+	},
+	{
+		Code: CodeRebootRequired, Prerequisite: PrereqHealth, State: StateNotReady,
+		Severity: SeverityWarning, Retryable: false,
+		Message:     "The node needs a reboot: installed updates (a new kernel or core libraries) take effect only after one (/run/reboot-required).",
+		Remediation: "Reboot the node when no job runs on it: sudo reboot. The packages that asked for it are listed in /run/reboot-required.pkgs.",
+	},
 }
 
 // Registry returns a copy of every reason code with its metadata, in

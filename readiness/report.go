@@ -97,7 +97,13 @@ func (r Report) Blocking() []Reason {
 
 // Retryable reports whether every blocking reason may clear by itself
 // (pending acquisition, an unreachable node), so a client may retry later.
+// A pending report is always retryable: what fails downstream of a node
+// still booting (node_booting) may be its first boot's unfinished work,
+// such as packages cloud-init has yet to install.
 func (r Report) Retryable() bool {
+	if r.State == StatePending {
+		return true
+	}
 	b := r.Blocking()
 	if len(b) == 0 {
 		return false

@@ -20,13 +20,21 @@
 #  4. control plane (preflight, apihttp; issue 3's targets): a cached
 #     Gate.Check, and POST /api/sites through Guard vs the same handler
 #     without it.
+#  6. health (root, a real fleet; issue 11): what the node-health records
+#     add to the probe script on real Debian 12 nodes (internal/fleet):
+#     the script of protocol 2 (before them) and today's, interleaved in
+#     one loop inside each node as the fleet's user, timed with bash's
+#     $EPOCHREALTIME (no process), on a ready node and a degraded one
+#     (which also lists its failed units). Boots two nodes on fleet
+#     instance $PRESSLUFT_FLEET_INSTANCE (default 1) and takes them down.
 #  5. dashboard (examples/devserver, issue 12): the default /nodes view
 #     (first page, not-ready first) and the API page behind it at 100,
 #     1,000 and 10,000 nodes: time per request and bytes, as ratios to the
 #     100-node case of the same round (linear growth would be 10x and
 #     100x).
 #
-# Knobs (environment): ONLY=fake|real|fleet|gate|dash (default: all five),
+# Knobs (environment): ONLY=fake|real|fleet|gate|dash|health (default: the
+# first five; health only when asked), HEALTH_ROUNDS=300,
 # COUNT=5 BENCHTIME=2s (fake rounds), REAL_ROUNDS=7 REAL_BENCHTIME=1s,
 # FLEET_NODES=1000 FLEET_WORKERS=32 FLEET_ROUNDS=5, DASH_ROUNDS=5
 # DASH_BENCHTIME=20x.
@@ -178,6 +186,52 @@ if [ "$only" = all ] || [ "$only" = dash ]; then
     done
   done
   echo "sublinear: the 10,000-node time under 100x the 100-node time, and under 10x the 1,000-node time"
+fi
+
+if [ "$only" = health ]; then
+  hrounds=${HEALTH_ROUNDS:-300}
+  echo
+  echo "== 6. health: the probe script before the node-health records (protocol 2) vs today's, on real fleet nodes ($hrounds interleaved rounds)"
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "health: needs root (the fleet boots systemd-nspawn nodes); skipped"
+  else
+    export PRESSLUFT_FLEET_INSTANCE=${PRESSLUFT_FLEET_INSTANCE:-1}
+    # The last commit whose script is protocol 2.
+    git show e991a91f34eba04cac8a09c731522ef410ac896a:probe/script.sh >"$tmp/v2.sh"
+    cp probe/script.sh "$tmp/v3.sh"
+    # One bash loop in the node: each round runs both scripts as the
+    # probe does (/bin/sh -s, the script on stdin), the order alternating.
+    cat >"$tmp/time.sh" <<'TIME'
+for i in $(seq "$1"); do
+  if ((i % 2)); then order="v2 v3"; else order="v3 v2"; fi
+  for s in $order; do
+    t0=${EPOCHREALTIME/./}
+    /bin/sh -s </tmp/$s.sh >/dev/null 2>&1
+    t1=${EPOCHREALTIME/./}
+    echo "$s $((t1 - t0))"
+  done
+done
+TIME
+    go run ./internal/fleet/cmd/fleet up -profiles ready,degraded >"$tmp/up.json" 2>"$tmp/up.log" || { cat "$tmp/up.log"; exit 1; }
+    trap 'go run ./internal/fleet/cmd/fleet down >/dev/null 2>&1 || true; rm -rf "$tmp"' EXIT
+    printf '%-10s %-4s %10s %10s %10s %12s\n' "node" "" "v2 median" "v3 median" "added" "v3/v2"
+    while IFS= read -r line <&3; do
+      name=$(printf '%s' "$line" | sed -n 's/.*"name":"\([^"]*\)".*/\1/p')
+      addr=$(printf '%s' "$line" | sed -n 's/.*"addr":"\([^"]*\)".*/\1/p')
+      key=$(printf '%s' "$line" | sed -n 's/.*"client_key_file":"\([^"]*\)".*/\1/p')
+      hk=$(printf '%s' "$line" | sed -n 's/.*"host_key":"\([^"]*\)".*/\1/p')
+      printf '%s %s\n' "$addr" "$hk" >"$tmp/known_hosts"
+      sshn() { ssh -q -i "$key" -o UserKnownHostsFile="$tmp/known_hosts" -o StrictHostKeyChecking=yes -o BatchMode=yes pressluft@"$addr" "$@"; }
+      sshn 'cat >/tmp/v2.sh' <"$tmp/v2.sh"
+      sshn 'cat >/tmp/v3.sh' <"$tmp/v3.sh"
+      sshn 'cat >/tmp/time.sh' <"$tmp/time.sh"
+      sshn "bash /tmp/time.sh $hrounds" >"$tmp/h-$name.txt"
+      v2=$(awk '$1 == "v2" { print $2 }' "$tmp/h-$name.txt" | median)
+      v3=$(awk '$1 == "v3" { print $2 }' "$tmp/h-$name.txt" | median)
+      awk -v n="$name" -v a="$v2" -v b="$v3" 'BEGIN { printf "%-10s %-4s %8.2f ms %8.2f ms %+8.2f ms %11.2fx\n", n, "", a/1000, b/1000, (b-a)/1000, b/a }'
+    done 3<"$tmp/up.json"
+    echo "target (issue 11): at most +1 ms at the median over the protocol-2 script"
+  fi
 fi
 
 echo

@@ -108,7 +108,7 @@ func nodeSummary(n NodeRow, pn preflight.Node, rs preflight.Summary, reasons []r
 		prev := contracts.ReadinessState(rs.PreviousState)
 		s.PreviousState = &prev
 	}
-	if rs.State != readiness.StateReady && len(reasons) > 0 {
+	if len(reasons) > 0 { // a ready node lists its warnings
 		s.Reasons = &reasons
 	}
 	return s

@@ -307,6 +307,10 @@ func printHuman(w io.Writer, r readiness.Report, verbose bool) {
 		fmt.Fprintf(w, "  %-7s %-22s %s\n", c.Status, name, detail)
 	}
 	for _, b := range blockers {
+		if b == "" {
+			fmt.Fprintf(w, "  skipped %d checks not observed\n", skippedBy[b])
+			continue
+		}
 		fmt.Fprintf(w, "  skipped %d checks blocked by %s\n", skippedBy[b], b)
 	}
 	if inv := r.Inventory; inv != nil {
@@ -318,6 +322,31 @@ func printHuman(w io.Writer, r readiness.Report, verbose bool) {
 		}
 		fmt.Fprintln(w)
 	}
+	if h := healthLine(r); h != "" {
+		fmt.Fprintln(w, "health: "+h)
+	}
+}
+
+// healthLine is what the boot and health checks observed: the system's
+// state and each filesystem's free space, whatever their verdict.
+func healthLine(r readiness.Report) string {
+	var parts []string
+	for _, c := range r.Checks {
+		if (c.Prerequisite != readiness.PrereqBoot && c.Prerequisite != readiness.PrereqHealth) || c.Status == readiness.CheckSkipped || c.Observed == "" {
+			continue
+		}
+		switch {
+		case c.Name == "disk":
+			parts = append(parts, c.Component+" "+c.Observed)
+		case c.Name == "package_manager" && c.Status == readiness.CheckPass:
+			parts = append(parts, "dpkg lock "+c.Observed)
+		case c.Name == "reboot" && c.Status == readiness.CheckPass:
+			parts = append(parts, "reboot "+c.Observed)
+		case c.Status == readiness.CheckPass || c.Name == "boot":
+			parts = append(parts, c.Observed)
+		}
+	}
+	return strings.Join(parts, "; ")
 }
 
 func orDash(s string) string {

@@ -8,6 +8,7 @@ package faultmatrix
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"testing"
 	"time"
@@ -69,14 +70,15 @@ var expectations = func() map[string]want {
 			r(readiness.CodeRuntimeVersionUnsupported, "php-fpm"), r(readiness.CodeRuntimeVersionUnsupported, "redis")),
 		// The baseline needs fail2ban running, not only installed.
 		"fail2ban-inactive": notReady(r(readiness.CodeRuntimeServiceInactive, "fail2ban")),
-		"nginx-failed":      notReady(r(readiness.CodeRuntimeServiceInactive, "nginx")),
-		"redis-masked":      notReady(r(readiness.CodeRuntimeServiceInactive, "redis")),
-		"redis-activating":  notReady(r(readiness.CodeRuntimeServiceInactive, "redis")),
-		"redis-not-found":   notReady(r(readiness.CodeRuntimeServiceInactive, "redis")),
-		"no-php-redis":      notReady(r(readiness.CodeRuntimeExtensionMissing, "php-fpm")),
-		"no-systemd":        notReady(r(readiness.CodeServiceManagerUnavailable)),
-		"debian-12":         notReady(r(readiness.CodeOSUnsupported)),
-		"nologin":           notReady(r(readiness.CodeSSHExecRejected)),
+		// A failed unit makes systemd degraded: a warning beside it.
+		"nginx-failed":     notReady(r(readiness.CodeRuntimeServiceInactive, "nginx"), r(readiness.CodeSystemDegraded)),
+		"redis-masked":     notReady(r(readiness.CodeRuntimeServiceInactive, "redis")),
+		"redis-activating": notReady(r(readiness.CodeRuntimeServiceInactive, "redis")),
+		"redis-not-found":  notReady(r(readiness.CodeRuntimeServiceInactive, "redis")),
+		"no-php-redis":     notReady(r(readiness.CodeRuntimeExtensionMissing, "php-fpm")),
+		"no-systemd":       notReady(r(readiness.CodeServiceManagerUnavailable)),
+		"debian-12":        notReady(r(readiness.CodeOSUnsupported)),
+		"nologin":          notReady(r(readiness.CodeSSHExecRejected)),
 		// What the fleet's noisy-bashrc node gives: the greeting comes
 		// before the report's header.
 		"noisy-bashrc":   notReady(r(readiness.CodeProbeOutputInvalid)),
@@ -92,6 +94,13 @@ var expectations = func() map[string]want {
 		"flood":           notReady(r(readiness.CodeProbeOutputInvalid)),
 		"exit-no-status":  notReady(r(readiness.CodeProbeInterrupted)),
 		"exit-signal":     notReady(r(readiness.CodeProbeInterrupted)),
+		// Node health (issue 11): booting is pending; the warnings leave
+		// the node ready; a full site root blocks.
+		"booting":         {state: readiness.StatePending, reasons: []reason{r(readiness.CodeNodeBooting)}, conns: 1, execs: 1},
+		"degraded":        {state: readiness.StateReady, reasons: []reason{r(readiness.CodeSystemDegraded)}, conns: 1, execs: 1},
+		"dpkg-locked":     {state: readiness.StateReady, reasons: []reason{r(readiness.CodePackageManagerBusy)}, conns: 1, execs: 1},
+		"reboot-required": {state: readiness.StateReady, reasons: []reason{r(readiness.CodeRebootRequired)}, conns: 1, execs: 1},
+		"disk-low":        notReady(r(readiness.CodeDiskSpaceLow, "/srv/www")),
 	}
 	for _, c := range sshtest.Components() {
 		m[c+"-missing"] = notReady(r(readiness.CodeRuntimeComponentMissing, c))
@@ -174,9 +183,13 @@ func checkProfile(t *testing.T, p sshtest.Profile, w want) {
 	if diff := cmp.Diff(w.reasons, got); diff != "" {
 		t.Errorf("reasons (-want +got):\n%s", diff)
 	}
+	// The primary reason is the first blocking one (a warning is none).
 	wantPrimary := readiness.Code("")
-	if len(w.reasons) > 0 {
-		wantPrimary = w.reasons[0].Code
+	for _, x := range w.reasons {
+		if info, _ := readiness.Lookup(x.Code); info.Severity == readiness.SeverityBlocking {
+			wantPrimary = x.Code
+			break
+		}
 	}
 	if rep.PrimaryReason != wantPrimary {
 		t.Errorf("primary reason: got %q, want %q", rep.PrimaryReason, wantPrimary)
@@ -207,7 +220,7 @@ func checkChecks(t *testing.T, rep readiness.Report, w want) {
 	t.Helper()
 	failed := map[reason]bool{}
 	for _, c := range rep.Checks {
-		if c.Status == readiness.CheckFail {
+		if c.Status == readiness.CheckFail || c.Status == readiness.CheckWarn {
 			failed[reason{c.Code, c.Component}] = true
 		}
 	}
@@ -234,7 +247,8 @@ func checkChecks(t *testing.T, rep readiness.Report, w want) {
 	}
 	primary := w.reasons[0].Code
 	info, _ := readiness.Lookup(primary)
-	transport := info.Prerequisite != readiness.PrereqPrivilege && info.Prerequisite != readiness.PrereqPlatform && info.Prerequisite != readiness.PrereqRuntime
+	transport := !slices.Contains([]readiness.Prerequisite{readiness.PrereqBoot, readiness.PrereqPrivilege,
+		readiness.PrereqPlatform, readiness.PrereqRuntime, readiness.PrereqHealth}, info.Prerequisite)
 	afterFailure := false
 	for _, c := range rep.Checks {
 		switch {
@@ -254,7 +268,7 @@ func checkChecks(t *testing.T, rep readiness.Report, w want) {
 			}
 		case c.Status == readiness.CheckSkipped:
 			okMissing := c.BlockedBy == readiness.CodeRuntimeComponentMissing && failed[reason{readiness.CodeRuntimeComponentMissing, c.Component}]
-			okSystemd := c.BlockedBy == readiness.CodeServiceManagerUnavailable && c.Name == "service"
+			okSystemd := c.BlockedBy == readiness.CodeServiceManagerUnavailable && (c.Name == "service" || c.Name == "units")
 			if !okMissing && !okSystemd {
 				t.Errorf("check %s/%s: skipped (blocked by %q) but it was observable", c.Name, c.Component, c.BlockedBy)
 			}

@@ -135,7 +135,12 @@ func (f *Fleet) boot(ctx context.Context, base string, i int, n *Node, clientPub
 	if err := f.st.put(ns); err != nil {
 		return err
 	}
-	state, err := waitSystem(bctx, leader)
+	state, err := "", error(nil)
+	if n.Profile.Booting {
+		state, err = waitUnit(bctx, leader, "ssh.service")
+	} else {
+		state, err = waitSystem(bctx, leader)
+	}
 	if err != nil {
 		return wrap("boot", fmt.Errorf("%w; console:\n%s", err, consoleTail(dir)))
 	}
@@ -222,6 +227,23 @@ func waitLeader(ctx context.Context, nspawn int, done <-chan struct{}) (int, err
 		case <-ctx.Done():
 			return 0, fmt.Errorf("no systemd under nspawn %d: %w", nspawn, ctx.Err())
 		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// waitUnit waits, from inside the node's namespaces, for a unit to be
+// active while the boot goes on, and returns the system's state then
+// ("starting" for a Booting profile).
+func waitUnit(ctx context.Context, leader int, unit string) (string, error) {
+	for {
+		if _, err := Exec(ctx, leader, "systemctl", "is-active", "--quiet", unit); err == nil {
+			out, _ := Exec(ctx, leader, "systemctl", "is-system-running")
+			return strings.TrimSpace(out), nil
+		}
+		select {
+		case <-ctx.Done():
+			return "", fmt.Errorf("systemctl is-active %s: %w", unit, ctx.Err())
+		case <-time.After(200 * time.Millisecond):
 		}
 	}
 }

@@ -67,6 +67,8 @@ func fakeFor(profile string) (p sshtest.Profile, ok bool) {
 		p.Shell = sshtest.ShellNologin
 	case "noisy-bashrc":
 		p.ShellStartupOutput = "Welcome to noisy-bashrc!\n"
+	case "booting", "degraded", "dpkg-locked", "disk-low", "reboot-required":
+		p.Health = healthFake(profile)
 	default:
 		return p, false
 	}

@@ -13,6 +13,11 @@ type Profile struct {
 	Setup string
 	// Port is the port sshd listens on; zero means 22.
 	Port int
+	// Booting is true for a profile whose Setup keeps the boot from
+	// finishing (systemd stays starting): Up then waits only for
+	// ssh.service to be active, not for the boot. False waits for
+	// running or degraded.
+	Booting bool
 }
 
 // Profiles are the states the fleet knows, in a stable order. Every one is
@@ -64,9 +69,10 @@ func Profiles() []Profile {
 	}
 }
 
-// ProfileByName is the profile of that name from Profiles.
+// ProfileByName is the profile of that name from Profiles or
+// HealthProfiles.
 func ProfileByName(name string) (Profile, bool) {
-	for _, p := range Profiles() {
+	for _, p := range append(Profiles(), HealthProfiles()...) {
 		if p.Name == name {
 			return p, true
 		}

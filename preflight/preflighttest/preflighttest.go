@@ -110,8 +110,9 @@ func (p *Prober) Observe(_ context.Context, nodeID string, t sshexec.Target) rea
 }
 
 // ObservationFor returns an observation whose evaluation under the
-// baseline policy has code as its primary reason, and false for a code
-// no probe reports.
+// baseline policy has code as its primary reason (or, for a code the
+// baseline only warns of, such as system_degraded, as its one reason),
+// and false for a code no probe reports.
 func ObservationFor(code readiness.Code) (readiness.Observation, bool) {
 	info, ok := readiness.Lookup(code)
 	if !ok {
@@ -150,6 +151,18 @@ func ObservationFor(code readiness.Code) (readiness.Observation, bool) {
 		c := f.Components[readiness.ComponentNginx]
 		c.Service = "inactive"
 		f.Components[readiness.ComponentNginx] = c
+	case readiness.CodeNodeBooting:
+		f.Health.SystemState = "starting"
+	case readiness.CodeSystemDegraded:
+		f.Health.SystemState = "degraded"
+		f.Health.FailedUnits = []string{"broken.service"}
+	case readiness.CodePackageManagerBusy:
+		f.Health.DpkgLockHolders = []readiness.LockHolder{{Path: "/var/lib/dpkg/lock-frontend", PID: 812, Command: "apt-get"}}
+	case readiness.CodeDiskSpaceLow:
+		f.Health.Disks[2].FreeBytes = 0
+	case readiness.CodeRebootRequired:
+		f.Health.RebootRequired = true
+		f.Health.RebootPackages = []string{"linux-image-6.8.0-51-generic"}
 	default:
 		return readiness.Observation{}, false
 	}

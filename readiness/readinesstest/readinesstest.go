@@ -15,7 +15,7 @@ import (
 // result freely.
 func ReadyFacts() *readiness.Facts {
 	return &readiness.Facts{
-		ScriptVersion: 2,
+		ScriptVersion: 3,
 		OS:            readiness.OSRelease{ID: "ubuntu", VersionID: "24.04"},
 		Systemd:       true,
 		Sudo:          readiness.SudoOK,
@@ -31,6 +31,7 @@ func ReadyFacts() *readiness.Facts {
 			readiness.ComponentCurl:     {Installed: true, Version: "8.5.0"},
 		},
 		PHPExtensions: []string{"core", "mysqli", "redis"},
+		Health:        Healthy(),
 	}
 }
 
@@ -47,4 +48,21 @@ func Facts(fn func(f *readiness.Facts)) *readiness.Facts {
 // reported f, checked at t by user "pressluft".
 func Observed(id string, t time.Time, f *readiness.Facts) readiness.Observation {
 	return readiness.Observation{NodeID: id, User: "pressluft", HasAddress: true, Probed: true, CheckedAt: t, Facts: f}
+}
+
+// Healthy returns the system state of a settled node: systemd running,
+// cloud-init done, the dpkg lock free, no reboot pending, and 20 GiB of
+// 40 GiB free with half the inodes on one filesystem holding every path
+// of readiness.DiskPaths.
+func Healthy() *readiness.Health {
+	h := &readiness.Health{SystemState: "running", CloudInit: readiness.CloudInitDone, DpkgLockObserved: true}
+	for _, p := range readiness.DiskPaths() {
+		at := p
+		if p == readiness.DiskSites {
+			at = "/srv"
+		}
+		h.Disks = append(h.Disks, readiness.DiskUsage{Path: p, MeasuredAt: at, FSID: "a1b2c3d4e5f60718",
+			TotalBytes: 40 << 30, FreeBytes: 20 << 30, TotalInodes: 2621440, FreeInodes: 1310720})
+	}
+	return h
 }

@@ -20,7 +20,8 @@
 // components). ReadyProfile and the other constructors return fresh,
 // realistic values (Ubuntu 24.04 with the full stack, each sudo failure,
 // a missing, old, stopped, failed, masked or unit-less component, Debian
-// 12, nologin, a ~/.bashrc that prints, ...);
+// 12, nologin, a ~/.bashrc that prints, a node still booting, degraded,
+// with the dpkg lock held, a full site root, a reboot pending, ...);
 // Profiles lists them all by name for table tests and CLIs.
 //
 // For each profile the node writes, under a directory that its commands
@@ -28,14 +29,22 @@
 // with systemd), php-fpm's conf.d with one ini file per loadable
 // extension (etc/php/X.Y/fpm/conf.d/20-redis.ini, ...; see PHPConfD),
 // dpkg's database var/lib/dpkg/status with a stanza for each of
-// Profile.Packages (Debian-based OS only; see DpkgStatus), usr/bin/grep, a
+// Profile.Packages (Debian-based OS only; see DpkgStatus), the system
+// state of Profile.Health (srv/ and its mount points, var/lib/mysql with
+// mariadb, the dpkg lock files, proc/locks and proc/PID/comm as Linux 6.1
+// writes them, run/cloud-init/status.json and result.json,
+// run/reboot-required and reboot-required.pkgs as Ubuntu's update-notifier
+// writes them), usr/bin/grep, a
 // symlink to the machine's real grep (absent if the machine has none), and
 // #!/bin/sh stubs built from shell builtins only, at the real Ubuntu paths
 // (or a Component's Path):
 //
 //	/usr/bin/sudo            sudo -n CMD and sudo -n -v per Profile.Sudo, with sudo 1.9's real messages
-//	/usr/bin/systemctl       is-active UNIT..., show [-p PROP,...] UNIT... as systemd 252 prints them
+//	/usr/bin/systemctl       is-active UNIT..., show [-p PROP,...] UNIT..., is-system-running,
+//	                         list-units --state=failed --plain --no-legend as systemd 252 prints them
 //	                         (or the "not booted with systemd" error)
+//	/usr/bin/stat            -f -c '%n %i %S %b %a %c %d' DIR... (Profile.Health's Disks) and
+//	                         -L -c '%n %d %i' for the dpkg lock files, as coreutils 9.1 prints them
 //	/usr/bin/dpkg-query      -W [-f FORMAT] PATTERN... over Profile.Packages (Debian-based OS only)
 //	/usr/sbin/nginx          -v, -V (on stderr)
 //	/usr/sbin/php-fpmX.Y     -v, -m

@@ -74,6 +74,12 @@ type Profile struct {
 	// FaultDelay is how long FaultSlowHandshake waits before sending the
 	// SSH banner. Zero means DefaultFaultDelay.
 	FaultDelay time.Duration
+	// Health is the node's system state: boot, failed units, the dpkg
+	// lock, free space, a pending reboot. The zero value is a settled
+	// node: systemd running (degraded when a unit failed), no
+	// cloud-init, the dpkg lock free, 20 GiB of 40 GiB free on one
+	// filesystem, no reboot pending.
+	Health Health
 	// FaultConnections limits Fault to the first FaultConnections TCP
 	// connections accepted after NewNode or SetProfile; later ones are
 	// served as with FaultNone (sshd past MaxStartups for a moment).
@@ -252,6 +258,7 @@ func (p Profile) Clone() Profile {
 	q.PHPExtensions = slices.Clone(p.PHPExtensions)
 	q.AuthorizedKeys = slices.Clone(p.AuthorizedKeys)
 	q.ExtraPackages = slices.Clone(p.ExtraPackages)
+	q.Health = p.Health.clone()
 	return q
 }
 

@@ -284,6 +284,7 @@ func Profiles() []Profile {
 		ServiceStateProfile(readiness.ComponentRedis, "not-found"))
 	ps = append(ps, NoPHPRedisProfile(), NoSystemdProfile(), DebianProfile(), UnpackagedNginxProfile(),
 		NologinProfile(), NoisyBashrcProfile(), AuthRejectedProfile(), ExecRefusedProfile())
+	ps = append(ps, HealthProfiles()...)
 	for f := FaultRefuseTCP; f <= FaultExitSignal; f++ {
 		ps = append(ps, FaultProfile(f))
 	}

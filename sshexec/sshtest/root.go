@@ -40,6 +40,10 @@ func buildRoot(dir string, p Profile, user string) error {
 	if err := linkGrep(dir); err != nil {
 		return err
 	}
+	files["usr/bin/stat"] = statStub(p)
+	if err := writeHealth(dir, p); err != nil {
+		return err
+	}
 	for name, c := range p.Components {
 		path, script := componentStub(p, name, c)
 		if path == "" {
@@ -323,7 +327,8 @@ func systemctlStub(p Profile) string {
 	}
 	nf := unitProperties("")
 	return `#!/bin/sh
-# sshtest stub for systemctl: only is-active and show are simulated
+# sshtest stub for systemctl: only is-active, show, is-system-running and
+# list-units --state=failed are simulated
 quiet=
 verb=
 props=LoadState,ActiveState,SubState,UnitFileState
@@ -341,6 +346,12 @@ for a in "$@"; do
 	esac
 done
 case $verb in
+is-system-running)
+` + systemStateCase(p) + `
+	;;
+list-units)
+` + failedUnitsCase(p) + `
+	;;
 is-active|show) ;;
 '') printf 'sshtest: the systemctl stub does not simulate: %s\n' "$*" >&2; exit 2 ;;
 *) printf "Unknown command verb '%s'.\n" "$verb" >&2; exit 1 ;;

@@ -49,7 +49,11 @@ type nodeView struct {
 	// Primary is the root cause; nil when ready.
 	Primary *reasonView
 	// More are the other reasons.
-	More         []reasonView
+	More []reasonView
+	// Warnings are a ready node's reasons (failed units, a pending
+	// reboot, a busy package manager): nothing blocks, but an operator
+	// should know.
+	Warnings     []reasonView
 	CheckedAt    *time.Time
 	TransitionAt *time.Time
 	// Step is the acquisition step (1 acquiring, 2 provisioning), 0 when
@@ -161,7 +165,12 @@ func summaryView(s contracts.NodeSummary) nodeView {
 			rs[i].Remediation = forNode(rs[i].Remediation, n.Port, n.User)
 		}
 		views := reasonViews(rs)
-		n.Primary, n.More = &views[0], views[1:]
+		if s.State == contracts.ReadinessStateReady {
+			// A ready node's reasons are warnings: work is admitted.
+			n.Primary, n.Warnings = nil, views
+		} else {
+			n.Primary, n.More = &views[0], views[1:]
+		}
 	}
 	switch s.Lifecycle {
 	case string(readiness.LifecycleAcquiring):

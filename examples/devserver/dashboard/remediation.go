@@ -19,6 +19,7 @@ var commandWords = map[string]bool{
 	"chmod": true, "chown": true, "usermod": true, "visudo": true, "ufw": true,
 	"chage": true, "passwd": true, "ssh": true, "curl": true, "wp": true,
 	"nginx": true, "php-fpm": true, "mkdir": true, "tee": true,
+	"cloud-init": true, "ps": true,
 }
 
 // introWords precede a command in running text ("run sudo -n true").
