@@ -47,7 +47,6 @@ func withInstance(cfg fleet.Config) fleet.Config {
 
 func itoa(i int) string { return strconv.Itoa(i) }
 
-
 // inNode runs a shell command inside node n (as root, through nsenter).
 func inNode(t *testing.T, n fleet.Node, script string) string {
 	t.Helper()
