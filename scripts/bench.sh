@@ -7,9 +7,11 @@
 #
 #  1. fake node (probe/bench_test.go): a full evaluation through the SDK
 #     vs the floor (dial + auth + exec `true`, x/crypto) on one sshtest node.
-#  2. real sshd (internal/realhost, root only): the evaluation, the floor
+#  2. real node (internal/realhost, root only): the evaluation, the floor
 #     through sshexec.Client, OpenSSH's ssh running the same script, and a
-#     cold `ansible -m ping -b`, against one real sshd and NOPASSWD user.
+#     cold `ansible -m ping -b`, against one fleet node (Debian 12 booted by
+#     systemd under systemd-nspawn, its own sshd; fleet instance 4) and its
+#     NOPASSWD user.
 #  3. fleet (internal/fleetbench): 1,000 fake nodes through probe.Prober
 #     with bounded workers vs raw dial + auth + exec `true`; peak memory.
 #     Twice: nodes=replay (the nodes answer from a record, no processes:
@@ -77,23 +79,26 @@ fi
 
 if [ "$only" = all ] || [ "$only" = real ]; then
   echo
-  echo "== 2. real sshd: evaluation, floor, ssh client, ansible ping (${REAL_ROUNDS:-7} interleaved rounds)"
+  echo "== 2. real node: evaluation, floor, ssh client, ansible ping (${REAL_ROUNDS:-7} interleaved rounds)"
   if [ "$(id -u)" -ne 0 ]; then
-    echo "skipped: the real-host benchmarks need root (they start sshd on a loopback port and create a user);"
-    echo "         run: sudo scripts/realhost-setup.sh --bench && sudo env \"PATH=\$PATH\" bash scripts/bench.sh"
+    echo "skipped: the real-node benchmarks need root (they boot a fleet node with systemd-nspawn);"
+    echo "         run: sudo bash scripts/realhost-setup.sh --bench && sudo env \"PATH=\$PATH\" bash scripts/bench.sh"
   else
-    for bin in /usr/sbin/sshd /usr/bin/ssh /usr/bin/ansible; do
-      [ -x "$bin" ] || echo "note: $bin is missing (sudo scripts/realhost-setup.sh --bench installs it); its case will be skipped"
+    for bin in /usr/bin/ssh /usr/bin/ansible; do
+      [ -x "$bin" ] || echo "note: $bin is missing (sudo bash scripts/realhost-setup.sh --bench installs it); its case will be skipped"
     done
-    PRESSLUFT_BENCH_ROUNDS=${REAL_ROUNDS:-7} go test -count=1 -timeout 60m -run '^TestRealSpeedTable$' -v \
+    # Instance 4 (fleettest.InstanceBench): never the test packages' fleets.
+    PRESSLUFT_FLEET=1 PRESSLUFT_FLEET_INSTANCE=${BENCH_FLEET_INSTANCE:-4} PRESSLUFT_BENCH_ROUNDS=${REAL_ROUNDS:-7} \
+      go test -count=1 -timeout 60m -run '^TestRealSpeedTable$' -v \
       -benchtime "${REAL_BENCHTIME:-1s}" ./internal/realhost/ >"$tmp/real.txt" 2>&1 || {
       cat "$tmp/real.txt"
       exit 1
     }
     if grep -q -- '--- SKIP' "$tmp/real.txt"; then
-      echo "skipped: $(grep -A1 -- '--- SKIP' "$tmp/real.txt" | tail -1 | sed 's/^ *//')"
+      echo "skipped: $(grep -B1 -- '--- SKIP' "$tmp/real.txt" | head -1 | sed 's/^ *//')"
     else
-      sed -n '/^real sshd/,/^--- PASS/p' "$tmp/real.txt" | grep -v -- '^--- PASS'
+      grep -E '^ +[a-z_]+_test.go:[0-9]+: fleet up|^ +node ' "$tmp/real.txt" | sed 's/^ *//'
+      sed -n '/^fleet node/,/^--- PASS/p' "$tmp/real.txt" | grep -v -- '^--- PASS'
     fi
   fi
 fi

@@ -14,12 +14,11 @@ export CGO_ENABLED=1
 bash scripts/check-readiness.sh
 
 # System packages the tests need: as root (CI runs as root) the script
-# installs them, so the real-host and browser tests run on a fresh machine;
+# installs them, so the browser tests run on a fresh machine;
 # PRESSLUFT_NO_INSTALL=1 opts out. As another user those tests skip and say
-# how to run them.
+# how to run them. (The real-host tests run on the fleet's nodes and
+# install nothing here.)
 if [ "$(id -u)" -eq 0 ] && [ "${PRESSLUFT_NO_INSTALL:-}" != 1 ]; then
-  echo "== real-host setup (openssh-server, sudo, Debian's runtime packages)"
-  bash scripts/realhost-setup.sh
   echo "== browser (Debian's chromium, for the dashboard tests)"
   bash scripts/install-browser.sh
   echo "== axe-core (the npm registry, for the dashboard's accessibility checks)"
@@ -28,10 +27,63 @@ if [ "$(id -u)" -eq 0 ] && [ "${PRESSLUFT_NO_INSTALL:-}" != 1 ]; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends npm
   fi
   bash scripts/fetch-axe.sh
+  echo "== fleet tools (debootstrap, systemd-container, iproute2: real Debian 12 nodes under systemd-nspawn)"
+  if ! command -v debootstrap >/dev/null 2>&1 || ! command -v systemd-nspawn >/dev/null 2>&1 || ! command -v ip >/dev/null 2>&1; then
+    apt-get update -q
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends debootstrap systemd-container iproute2
+  fi
 fi
 
+# Everything but the fleet: the fleet's tests skip here and run below, on
+# their own, so that booting nodes never loads the machine under the
+# timing-sensitive tests of the other packages.
 echo "== go test -race"
-go test -race -count=1 ./...
+env -u PRESSLUFT_FLEET go test -race -count=1 ./...
+
+# The fleet: real Debian 12 nodes booted with systemd by systemd-nspawn in
+# network namespaces the tests make (internal/fleet), and the packages
+# whose tests run on it. Root only; as another user, or where this machine
+# cannot make namespaces and cgroups, they skip and say why (with CI=true a
+# machine that cannot run them fails). Reports the step's time and the
+# machine's peak memory in use, the figures docs/performance.md records.
+fleet_pkgs=(./internal/fleet/... ./internal/realhost/)
+echo "== fleet tests (${fleet_pkgs[*]}; examples/devserver -run Fleet)"
+if [ "$(id -u)" -ne 0 ]; then
+  echo "fleet: skipped: needs root (sudo bash scripts/test.sh runs them)"
+elif ! why=$(go run ./internal/fleet/cmd/fleet check 2>&1); then
+  echo "fleet: skipped: $why"
+  if [ "${CI:-}" = true ]; then
+    echo "fleet: CI=true: the fleet must run on CI machines" >&2
+    exit 1
+  fi
+else
+  export PRESSLUFT_FLEET=1
+  if [ "${CI:-}" = true ]; then export PRESSLUFT_FLEET_REQUIRED=1; fi
+  peak_file=$(mktemp)
+  memused() { awk '/^MemTotal:/{t=$2} /^MemAvailable:/{a=$2} END{print int((t-a)/1024)}' /proc/meminfo; }
+  mem_before=$(memused)
+  echo "$mem_before" >"$peak_file"
+  (
+    peak=$(cat "$peak_file")
+    while sleep 1; do
+      m=$(memused)
+      if [ "$m" -gt "$peak" ]; then peak=$m; echo "$m" >"$peak_file"; fi
+    done
+  ) &
+  sampler=$!
+  start=$SECONDS
+  rc=0
+  go test -race -count=1 "${fleet_pkgs[@]}" || rc=$?
+  if [ "$rc" -eq 0 ]; then
+    go test -race -count=1 -run Fleet ./examples/devserver/ || rc=$?
+  fi
+  kill "$sampler" 2>/dev/null || true
+  wait "$sampler" 2>/dev/null || true
+  echo "fleet: tests took $((SECONDS - start))s; machine memory in use peaked at $(cat "$peak_file") MiB ($mem_before MiB before the step)"
+  rm -f "$peak_file"
+  unset PRESSLUFT_FLEET PRESSLUFT_FLEET_REQUIRED
+  [ "$rc" -eq 0 ] || exit "$rc"
+fi
 
 # The SDK supports Go 1.26 and 1.27: its packages are tested again on 1.27,
 # a toolchain the go command fetches through the module proxy.

@@ -158,8 +158,18 @@ printf '127.0.0.1 localhost\n127.0.1.1 %s\n' ` + name + ` >/etc/hosts
 chown ` + User + `:` + User + ` /home/` + User + `/.ssh/authorized_keys
 chmod 0600 /home/` + User + `/.ssh/authorized_keys
 echo '` + User + ` ALL=(ALL:ALL) NOPASSWD:ALL' >/etc/sudoers.d/` + User + `
-chmod 0440 /etc/sudoers.d/` + User
+chmod 0440 /etc/sudoers.d/` + User + `
+` + banAction
 }
+
+// banAction makes fail2ban's bans drop traffic. Debian 12's jail.conf bans
+// with iptables-multiport, and Debian 12 no longer installs iptables: seen
+// on the fleet, a ban was recorded ("Banned IP list: ...") while every
+// action failed with "iptables: not found" and the banned address still
+// connected. nftables is what Debian's nft-based systems use (and what
+// Ubuntu 24.04 operators configure); it needs CAP_NET_ADMIN in the node
+// and netbase's /etc/services.
+const banAction = `printf '[DEFAULT]\nbanaction = nftables\nbanaction_allports = nftables[type=allports]\n' >/etc/fail2ban/jail.d/fleet-banaction.conf`
 
 // writeNodeFiles writes the node's own host key and the client's public
 // key into root, and returns the host key.

@@ -3,10 +3,6 @@ package realhost
 import (
 	"bytes"
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
-	"encoding/pem"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -17,18 +13,21 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/crypto/ssh"
+	"golang.org/x/crypto/ssh/knownhosts"
 
+	"github.com/pressluft/runtime-readiness/internal/fleet"
 	"github.com/pressluft/runtime-readiness/probe"
 	"github.com/pressluft/runtime-readiness/readiness"
 	"github.com/pressluft/runtime-readiness/sshexec"
 )
 
-// The speed comparison (issue 5, section 2): four ways of asking the same
-// real sshd, as the same NOPASSWD user with the same ed25519 key, for the
-// same thing. Each case is one operation; the Benchmark functions time it
-// with b.Loop and TestRealSpeedTable runs them interleaved, round after
-// round, and prints medians and ratios (see speed_test.go).
+// The speed comparison (issue 5, section 2, and issue 10): four ways of
+// asking the same fleet node (Debian 12 booted by systemd, its own sshd,
+// in its own network namespace), as the same NOPASSWD user with the same
+// ed25519 key, for the same thing. Each case is one operation; the
+// Benchmark functions time it with b.Loop and TestRealSpeedTable runs
+// them interleaved, round after round, and prints medians and ratios (see
+// speed_test.go).
 
 // benchTimeout bounds one operation of any case. Ansible's ping takes a
 // second or two; the SDK cases take milliseconds.
@@ -36,15 +35,14 @@ const benchTimeout = 60 * time.Second
 
 // benchEnv is what every case needs, built once per process.
 type benchEnv struct {
+	node       fleet.Node
 	target     sshexec.Target
-	user       string
-	port       int
-	keyPath    string // the client key, OpenSSH PEM, 0600
-	knownHosts string // "[127.0.0.1]:PORT ssh-ed25519 ..."
+	keyPath    string // the fleet's client key, OpenSSH PEM, 0600
+	knownHosts string // the node's address and pinned host key
 	dir        string // scratch for the ssh client and ansible
 	script     []byte
-	// want is the report's state and primary reason on this host,
-	// checked against the host itself when the env is built.
+	// want is the report's state and primary reason on the node,
+	// checked against the node itself when the env is built.
 	wantState   readiness.State
 	wantPrimary readiness.Code
 }
@@ -53,77 +51,53 @@ var (
 	benchOnce sync.Once
 	benchVal  *benchEnv
 	benchErr  error
+	// benchDir is the scratch directory, removed by TestMain.
+	benchDir string
 )
 
 // getBenchEnv returns the shared environment, or skips tb when the
-// real-host fixture cannot run here.
+// fleet cannot run here.
 func getBenchEnv(tb testing.TB) *benchEnv {
 	tb.Helper()
-	if skipReason != "" {
-		tb.Skip(skipReason)
-	}
-	benchOnce.Do(func() { benchVal, benchErr = newBenchEnv(fx) })
+	f := requireFixture(tb)
+	n := f.node(tb, nodeReady)
+	benchOnce.Do(func() { benchVal, benchErr = newBenchEnv(n) })
 	if benchErr != nil {
 		tb.Fatalf("bench set-up: %v", benchErr)
 	}
 	return benchVal
 }
 
-// newBenchEnv authorizes a fresh ed25519 key for the NOPASSWD account (an
-// extra line in its authorized_keys, so the OpenSSH client and ansible
-// can read it from a file), pins the sshd's host key for all clients, and
-// checks once that the SDK's report says what the host is.
-func newBenchEnv(f *fixture) (*benchEnv, error) {
-	a := f.accounts[roleNopasswd]
-	dir := filepath.Join(f.dir, "bench")
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, err
-	}
-	_, priv, err := ed25519.GenerateKey(rand.Reader)
+// newBenchEnv writes a known_hosts file with the node's host key for the
+// OpenSSH client and ansible (which read the fleet's client key file),
+// and checks once that the SDK's report says what the node is.
+func newBenchEnv(n fleet.Node) (*benchEnv, error) {
+	dir, err := os.MkdirTemp("", "pressluft-realhost-bench-")
 	if err != nil {
 		return nil, err
 	}
-	block, err := ssh.MarshalPrivateKey(priv, "realhost-bench")
+	benchDir = dir
+	tg, err := n.Target()
 	if err != nil {
 		return nil, err
 	}
 	e := &benchEnv{
-		user: a.Name, port: f.sshd.Port, dir: dir, script: []byte(probe.Script()),
-		keyPath:    filepath.Join(dir, "id_ed25519"),
+		node: n, target: tg, dir: dir, script: []byte(probe.Script()),
+		keyPath:    n.ClientKeyFile,
 		knownHosts: filepath.Join(dir, "known_hosts"),
 	}
-	if err := os.WriteFile(e.keyPath, pem.EncodeToMemory(block), 0o600); err != nil {
+	line := knownhosts.Line([]string{knownhosts.Normalize(n.Addr + ":" + strconv.Itoa(n.Port))}, n.HostKey)
+	if err := os.WriteFile(e.knownHosts, []byte(line+"\n"), 0o600); err != nil {
 		return nil, err
-	}
-	signer, err := ssh.NewSignerFromKey(priv)
-	if err != nil {
-		return nil, err
-	}
-	keys, err := os.OpenFile(filepath.Join(f.keysDir, a.Name), os.O_APPEND|os.O_WRONLY, 0)
-	if err != nil {
-		return nil, err
-	}
-	_, werr := keys.Write(ssh.MarshalAuthorizedKey(signer.PublicKey()))
-	if err := errors.Join(werr, keys.Close()); err != nil {
-		return nil, err
-	}
-	line := fmt.Sprintf("[127.0.0.1]:%d %s", e.port, ssh.MarshalAuthorizedKey(f.sshd.HostKey))
-	if err := os.WriteFile(e.knownHosts, []byte(line), 0o600); err != nil {
-		return nil, err
-	}
-	e.target = sshexec.Target{
-		Host: "127.0.0.1", Port: e.port, User: a.Name,
-		Signers:  []ssh.Signer{signer},
-		HostKeys: sshexec.PinnedHostKeys(f.sshd.HostKey),
 	}
 
-	// The report must be what the host is before its speed means anything.
+	// The report must be what the node is before its speed means anything.
 	ctx := context.Background()
-	h, err := readHost(ctx)
+	m, err := readMachine(ctx, inNode(n))
 	if err != nil {
 		return nil, err
 	}
-	want := h.expectedReasons(policy, readiness.SudoOK)
+	want := m.expectedReasons(policy, readiness.SudoOK)
 	obs := benchProber.Observe(ctx, "bench", e.target)
 	if obs.Facts == nil {
 		return nil, fmt.Errorf("probe failed: %+v", obs.Transport)
@@ -131,7 +105,7 @@ func newBenchEnv(f *fixture) (*benchEnv, error) {
 	rep := readiness.Evaluate(obs, policy, readiness.OperationSiteCreate)
 	got := reasonsOf(rep)
 	if fmt.Sprint(got) != fmt.Sprint(want) {
-		return nil, fmt.Errorf("report reasons %v, want %v from the host", got, want)
+		return nil, fmt.Errorf("report reasons %v, want %v from the node", got, want)
 	}
 	e.wantState, e.wantPrimary = rep.State, rep.PrimaryReason
 	return e, nil
@@ -158,7 +132,7 @@ var (
 func needBinary(path, pkg string) func() string {
 	return func() string {
 		if _, err := os.Stat(path); err != nil {
-			return fmt.Sprintf("%s is missing: install %s (sudo scripts/realhost-setup.sh --bench)", path, pkg)
+			return fmt.Sprintf("%s is missing: install %s (sudo bash scripts/realhost-setup.sh --bench)", path, pkg)
 		}
 		return ""
 	}
@@ -201,8 +175,8 @@ func opSSHClient(ctx context.Context, e *benchEnv) error {
 		"-o", "BatchMode=yes", "-o", "ControlMaster=no", "-o", "ControlPath=none",
 		"-o", "StrictHostKeyChecking=yes", "-o", "UserKnownHostsFile="+e.knownHosts,
 		"-o", "GlobalKnownHostsFile=/dev/null", "-o", "IdentitiesOnly=yes", "-o", "LogLevel=ERROR",
-		"-i", e.keyPath, "-p", strconv.Itoa(e.port),
-		e.user+"@127.0.0.1", probe.Command)
+		"-i", e.keyPath, "-p", strconv.Itoa(e.node.Port),
+		e.node.User+"@"+e.node.Addr, probe.Command)
 	cmd.Stdin = bytes.NewReader(e.script)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
@@ -222,8 +196,8 @@ func opSSHClient(ctx context.Context, e *benchEnv) error {
 // inventory, which spares ansible a discovery round trip.
 func opAnsiblePing(ctx context.Context, e *benchEnv) error {
 	inv := filepath.Join(e.dir, "inventory.ini")
-	line := fmt.Sprintf("node ansible_host=127.0.0.1 ansible_port=%d ansible_user=%s "+
-		"ansible_ssh_private_key_file=%s ansible_python_interpreter=/usr/bin/python3\n", e.port, e.user, e.keyPath)
+	line := fmt.Sprintf("node ansible_host=%s ansible_port=%d ansible_user=%s "+
+		"ansible_ssh_private_key_file=%s ansible_python_interpreter=/usr/bin/python3\n", e.node.Addr, e.node.Port, e.node.User, e.keyPath)
 	if err := os.WriteFile(inv, []byte(line), 0o600); err != nil {
 		return err
 	}
@@ -270,7 +244,7 @@ func benchLoop(b *testing.B, c speedCase, errp *error) {
 }
 
 // BenchmarkRealEvaluate is a full readiness evaluation through the SDK
-// (Prober.Observe + readiness.Evaluate) against the real sshd.
+// (Prober.Observe + readiness.Evaluate) against the fleet's ready node.
 func BenchmarkRealEvaluate(b *testing.B) { benchLoop(b, caseEvaluate, nil) }
 
 // BenchmarkRealFloor is dial + auth + exec `true` through sshexec.Client.

@@ -36,8 +36,8 @@ var speedTargets = []speedTarget{
 	{Slow: "ansible-ping", Fast: "floor", Note: "for reference (issue: about 10x)"},
 }
 
-// TestRealSpeedTable runs the four speed cases against the same sshd and
-// user, interleaved: every round runs each case (testing.Benchmark, for
+// TestRealSpeedTable runs the four speed cases against the same fleet
+// node and user, interleaved: every round runs each case (testing.Benchmark, for
 // -test.benchtime) in a rotated order, so that the machine's load drifts
 // over all of them alike. It prints the median ns/op of each case and the
 // median of the per-round ratios. It asserts nothing about speed; it
@@ -79,8 +79,8 @@ func TestRealSpeedTable(t *testing.T) {
 	load1 := benchutil.LoadAvg()
 
 	var sb strings.Builder
-	fmt.Fprintf(&sb, "\nreal sshd (OpenSSH, 127.0.0.1:%d), user %s (NOPASSWD), %d interleaved rounds in %s\n",
-		e.port, e.user, rounds, elapsed.Round(time.Second))
+	fmt.Fprintf(&sb, "\nfleet node %s (Debian 12 under systemd, OpenSSH at %s:%d), user %s (NOPASSWD), %d interleaved rounds in %s\n",
+		e.node.Name, e.node.Addr, e.node.Port, e.node.User, rounds, elapsed.Round(time.Second))
 	fmt.Fprintf(&sb, "load average before: %s   after: %s\n\n", load0, load1)
 	fmt.Fprintf(&sb, "%-14s %12s %12s %12s\n", "case", "median", "min", "max")
 	for _, c := range cases {

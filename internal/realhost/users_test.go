@@ -6,12 +6,11 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
-	"time"
 
 	"golang.org/x/crypto/ssh"
+
+	"github.com/pressluft/runtime-readiness/internal/fleet"
 )
 
 // userPrefix starts the name of every account the tests create.
@@ -27,16 +26,15 @@ const (
 	roleNologin  role = "nologin"  // login shell /usr/sbin/nologin
 	roleTTY      role = "tty"      // Defaults:USER requiretty + NOPASSWD
 	roleNoisy    role = "noisy"    // NOPASSWD, ~/.bashrc prints a greeting
-	roleCounted  role = "counted"  // NOPASSWD, for the connection count
 	// roleLimited may run one command without a password, not true.
 	roleLimited role = "limited" // USER ALL=(ALL) NOPASSWD: /usr/bin/apt-get
 	// roleNoAuth may run one command and never authenticates.
 	roleNoAuth role = "noauth" // Defaults:USER !authenticate + USER ALL=(ALL) /usr/bin/apt-get
 )
 
-var roles = []role{roleNopasswd, rolePassword, roleNoSudo, roleNologin, roleTTY, roleNoisy, roleCounted, roleLimited, roleNoAuth}
+var roles = []role{roleNopasswd, rolePassword, roleNoSudo, roleNologin, roleTTY, roleNoisy, roleLimited, roleNoAuth}
 
-// account is a real local user with a client key authorized for it.
+// account is a real user on nodeUsers with a client key authorized for it.
 type account struct {
 	Name   string
 	Role   role
@@ -68,8 +66,6 @@ func (a account) shell() string {
 	return "/bin/bash"
 }
 
-func sudoersPath(name string) string { return filepath.Join("/etc/sudoers.d", name) }
-
 func randomHex(n int) string {
 	b := make([]byte, n)
 	if _, err := rand.Read(b); err != nil {
@@ -91,118 +87,45 @@ func newSigner() (ssh.Signer, []byte, error) {
 	return s, ssh.MarshalAuthorizedKey(s.PublicKey()), nil
 }
 
-// createAccount creates the user, its sudoers.d file (validated with
-// visudo first) and its authorized key in keysDir. On error, what was
-// created is left for removeAccount.
-func createAccount(ctx context.Context, run string, r role, keysDir, scratch string) (account, error) {
-	a := account{Name: userPrefix + run + "-" + string(r), Role: r}
-	if _, err := runCmd(ctx, "useradd", "-m", "-s", a.shell(), a.Name); err != nil {
-		return a, err
-	}
-	if r == rolePassword {
-		if _, err := runStdin(ctx, a.Name+":"+randomHex(12)+"\n", "chpasswd"); err != nil {
-			return a, err
-		}
-	}
-	if r == roleNoisy {
-		home := filepath.Join("/home", a.Name)
-		rc, err := os.ReadFile(filepath.Join(home, ".bashrc"))
-		if err != nil {
-			return a, err
-		}
-		rc = append([]byte("echo \"Welcome to $(hostname)\"\n"), rc...)
-		if err := os.WriteFile(filepath.Join(home, ".bashrc"), rc, 0o644); err != nil {
-			return a, err
-		}
-	}
-	if text := a.sudoers(); text != "" {
-		tmp := filepath.Join(scratch, a.Name+".sudoers")
-		if err := os.WriteFile(tmp, []byte(text), 0o440); err != nil {
-			return a, err
-		}
-		if _, err := runCmd(ctx, "visudo", "-cf", tmp); err != nil {
-			return a, err
-		}
-		if _, err := runCmd(ctx, "install", "-o", "root", "-g", "root", "-m", "0440", tmp, sudoersPath(a.Name)); err != nil {
-			return a, err
-		}
-	}
+// quote is s as one /bin/sh word.
+func quote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
+
+// createAccount creates, inside the running node n with the node's own
+// tools, the user (useradd), its password (chpasswd) or greeting, its
+// authorized key, and its sudoers.d file, checked by the node's visudo
+// before it is installed. The node is disposable: nothing is removed.
+func createAccount(ctx context.Context, n fleet.Node, r role) (account, error) {
+	a := account{Name: userPrefix + string(r), Role: r}
 	signer, line, err := newSigner()
 	if err != nil {
 		return a, err
 	}
 	a.Signer = signer
-	if err := os.WriteFile(filepath.Join(keysDir, a.Name), line, 0o644); err != nil {
-		return a, err
+	home := "/home/" + a.Name
+	script := []string{
+		"set -eu",
+		"useradd -m -s " + a.shell() + " " + a.Name,
+		"install -d -m 0700 -o " + a.Name + " -g " + a.Name + " " + home + "/.ssh",
+		"printf '%s' " + quote(string(line)) + " >" + home + "/.ssh/authorized_keys",
+		"chown " + a.Name + ":" + a.Name + " " + home + "/.ssh/authorized_keys",
+		"chmod 0600 " + home + "/.ssh/authorized_keys",
+	}
+	if r == rolePassword {
+		script = append(script, "echo "+quote(a.Name+":"+randomHex(12))+" | chpasswd")
+	}
+	if r == roleNoisy {
+		script = append(script, `sed -i '1i echo "Welcome to $(hostname)"' `+home+"/.bashrc")
+	}
+	if text := a.sudoers(); text != "" {
+		tmp := "/run/" + a.Name + ".sudoers"
+		script = append(script,
+			"printf '%s' "+quote(text)+" >"+tmp,
+			"visudo -cf "+tmp,
+			"install -o root -g root -m 0440 "+tmp+" /etc/sudoers.d/"+a.Name,
+			"rm -f "+tmp)
+	}
+	if _, err := inNode(n)(ctx, strings.Join(script, "\n")); err != nil {
+		return a, fmt.Errorf("create %s: %w", a.Name, err)
 	}
 	return a, nil
-}
-
-// removeAccount removes the user, its home and its sudoers.d file.
-func removeAccount(ctx context.Context, name string) error {
-	if !strings.HasPrefix(name, userPrefix) {
-		return fmt.Errorf("refusing to remove %q: not a test account", name)
-	}
-	var errs []string
-	if err := os.Remove(sudoersPath(name)); err != nil && !os.IsNotExist(err) {
-		errs = append(errs, err.Error())
-	}
-	if _, err := lookupUser(name); err == nil {
-		// A session that just ended may still be exiting: retry while
-		// userdel finds a process of the user (exit status 8).
-		var err error
-		for range 50 {
-			if _, err = runCmd(ctx, "userdel", "-r", name); err == nil || !strings.Contains(err.Error(), "currently used by process") {
-				break
-			}
-			time.Sleep(200 * time.Millisecond)
-		}
-		// userdel -r exits 12 when only the mail spool is missing.
-		if _, still := lookupUser(name); err != nil && still == nil {
-			errs = append(errs, err.Error())
-		}
-	}
-	if len(errs) > 0 {
-		return fmt.Errorf("remove %s: %s", name, strings.Join(errs, "; "))
-	}
-	return nil
-}
-
-// lookupUser returns the user's /etc/passwd line.
-func lookupUser(name string) (string, error) {
-	b, err := os.ReadFile("/etc/passwd")
-	if err != nil {
-		return "", err
-	}
-	for line := range strings.SplitSeq(string(b), "\n") {
-		if strings.HasPrefix(line, name+":") {
-			return line, nil
-		}
-	}
-	return "", fmt.Errorf("no user %s", name)
-}
-
-// staleAccounts lists test accounts and sudoers.d files left by a run that
-// was killed before it could clean up.
-func staleAccounts() []string {
-	seen := map[string]bool{}
-	var names []string
-	add := func(n string) {
-		if strings.HasPrefix(n, userPrefix) && !seen[n] {
-			seen[n] = true
-			names = append(names, n)
-		}
-	}
-	if b, err := os.ReadFile("/etc/passwd"); err == nil {
-		for line := range strings.SplitSeq(string(b), "\n") {
-			n, _, _ := strings.Cut(line, ":")
-			add(n)
-		}
-	}
-	if es, err := os.ReadDir("/etc/sudoers.d"); err == nil {
-		for _, e := range es {
-			add(e.Name())
-		}
-	}
-	return names
 }

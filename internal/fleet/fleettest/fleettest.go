@@ -13,8 +13,8 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -34,6 +34,12 @@ const (
 	InstanceBench     = 4 // benchmarks (scripts/bench.sh)
 )
 
+// RequiredEnv, set to "1" (scripts/test.sh does with CI=true), turns
+// Require's skip on a machine that cannot run the fleet into a failure.
+const RequiredEnv = "PRESSLUFT_FLEET_REQUIRED"
+
+var canRun = sync.OnceValue(fleet.CanRun)
+
 // Require skips t unless the fleet tests were asked for and can run here,
 // saying why and how to run them.
 func Require(t testing.TB) {
@@ -42,13 +48,11 @@ func Require(t testing.TB) {
 		t.Skip("fleet: opt-in: boots systemd-nspawn nodes; scripts/test.sh runs these as root, or: " +
 			"apt-get install debootstrap systemd-container iproute2; sudo env PRESSLUFT_FLEET=1 \"PATH=$PATH\" go test ./...")
 	}
-	if os.Geteuid() != 0 {
-		t.Skip("fleet: needs root (network namespaces, overlay mounts, systemd-nspawn); run with sudo")
-	}
-	for _, bin := range []string{"debootstrap", "systemd-nspawn", "ip", "nsenter", "chroot"} {
-		if _, err := exec.LookPath(bin); err != nil {
-			t.Skipf("fleet: %s not found: apt-get install debootstrap systemd-container iproute2 util-linux", bin)
+	if err := canRun(); err != nil {
+		if os.Getenv(RequiredEnv) == "1" {
+			t.Fatalf("%v (%s=1: the fleet must run here)", err, RequiredEnv)
 		}
+		t.Skip(err)
 	}
 }
 
@@ -71,30 +75,54 @@ func Up(t testing.TB, cfg fleet.Config) *fleet.Fleet {
 // for the next Up to clean.
 func UpNoCleanup(t testing.TB, cfg fleet.Config) *fleet.Fleet {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
-	defer cancel()
-	before := MemUsed(t)
-	start := time.Now()
-	f, err := fleet.Up(ctx, cfg)
+	f, summary, err := Boot(cfg)
 	if err != nil {
 		t.Fatalf("fleet up: %v", err)
 	}
-	after := MemUsed(t)
-	t.Logf("fleet up in %s (base built: %v, base %s); %d nodes; machine memory in use %d MiB -> %d MiB (%+d MiB)",
+	t.Log(summary)
+	return f
+}
+
+// Boot is Up without a testing.TB, for a fleet that a package's tests
+// share (booted in TestMain, or by the first test that needs it through a
+// sync.Once): it boots cfg's nodes (within 20 minutes, a base build
+// included) and returns the fleet with a summary of its boot (times,
+// memory, each node's address) for the caller to log. The caller must
+// call f.Down.
+func Boot(cfg fleet.Config) (f *fleet.Fleet, summary string, err error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
+	defer cancel()
+	before, _ := memUsed()
+	start := time.Now()
+	f, err = fleet.Up(ctx, cfg)
+	if err != nil {
+		return nil, "", err
+	}
+	after, _ := memUsed()
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "fleet up in %s (base built: %v, base %s); %d nodes; machine memory in use %d MiB -> %d MiB (%+d MiB)",
 		time.Since(start).Round(time.Millisecond), f.BaseBuilt, f.BaseTime.Round(time.Millisecond),
 		len(f.Nodes()), before>>20, after>>20, (after-before)>>20)
 	for _, n := range f.Nodes() {
-		t.Logf("node %-18s %s:%d boot %s", n.Name, n.Addr, n.Port, n.Boot.Round(time.Millisecond))
+		fmt.Fprintf(&sb, "\nnode %-18s %s:%d boot %s", n.Name, n.Addr, n.Port, n.Boot.Round(time.Millisecond))
 	}
-	return f
+	return f, sb.String(), nil
 }
 
 // MemUsed is the machine's MemTotal - MemAvailable, in bytes.
 func MemUsed(t testing.TB) int64 {
 	t.Helper()
-	f, err := os.Open("/proc/meminfo")
+	v, err := memUsed()
 	if err != nil {
 		t.Fatal(err)
+	}
+	return v
+}
+
+func memUsed() (int64, error) {
+	f, err := os.Open("/proc/meminfo")
+	if err != nil {
+		return 0, err
 	}
 	defer f.Close()
 	v := map[string]int64{}
@@ -106,7 +134,7 @@ func MemUsed(t testing.TB) int64 {
 			v[strings.TrimSuffix(k, ":")] = n * 1024
 		}
 	}
-	return v["MemTotal"] - v["MemAvailable"]
+	return v["MemTotal"] - v["MemAvailable"], sc.Err()
 }
 
 // Shell runs script with /bin/sh inside node n as root (through nsenter)

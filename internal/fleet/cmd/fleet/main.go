@@ -17,6 +17,7 @@
 //	fleet status                                   # the running fleet's nodes
 //	fleet probe [NODE...]                          # evaluate nodes for site_create (Debian 12 allowed)
 //	fleet down                                     # stop everything up started
+//	fleet check                                    # can this machine run a fleet? (boots nothing)
 package main
 
 import (
@@ -48,7 +49,7 @@ func main() {
 
 func run(args []string) error {
 	if len(args) == 0 {
-		return fmt.Errorf("usage: fleet up|status|probe|down [flags]")
+		return fmt.Errorf("usage: fleet up|status|probe|down|check [flags]")
 	}
 	fs := flag.NewFlagSet("fleet "+args[0], flag.ContinueOnError)
 	profiles := fs.String("profiles", "", "comma-separated profiles to boot (default: all)")
@@ -102,8 +103,14 @@ func run(args []string) error {
 		return fleet.Down(cfg)
 	case "probe":
 		return probeNodes(fs.Args(), cfg)
+	case "check":
+		if err := fleet.CanRun(); err != nil {
+			return err
+		}
+		fmt.Println("fleet: this machine can run the fleet")
+		return nil
 	}
-	return fmt.Errorf("fleet: unknown command %q (want up, status, probe or down)", args[0])
+	return fmt.Errorf("fleet: unknown command %q (want up, status, probe, down or check)", args[0])
 }
 
 // instanceHint is the environment a later fleet.sh command needs to

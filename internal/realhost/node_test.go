@@ -1,53 +1,104 @@
 package realhost
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
+	"os/exec"
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 
+	"github.com/pressluft/runtime-readiness/internal/fleet"
 	"github.com/pressluft/runtime-readiness/readiness"
 )
 
-// host is what the machine is, read from the machine itself (os-release,
-// /run/systemd/system, dpkg-query, php-fpm -m, systemctl), independently
-// of the probe.
-//
-// readHost runs php-fpm -m, dpkg-query and systemctl as root, locally.
-type host struct {
+// shell runs a /bin/sh script as root on one machine, a node or the
+// control plane's own host, and returns what it printed (stdout and
+// stderr).
+type shell func(ctx context.Context, script string) (string, error)
+
+// shellEnv starts every script: root's tools are in sbin, which the
+// test process's PATH may lack, and the messages are the C locale's.
+const shellEnv = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin; export PATH; LC_ALL=C; export LC_ALL\n"
+
+// inNode runs scripts inside node n (every namespace of its systemd,
+// through nsenter): the node's own root, users, dpkg and systemd.
+func inNode(n fleet.Node) shell {
+	return func(ctx context.Context, script string) (string, error) {
+		ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+		defer cancel()
+		out, err := fleet.Exec(ctx, n.Leader, "/bin/sh", "-c", shellEnv+script)
+		if err != nil {
+			return out, fmt.Errorf("in node %s: %q: %w: %s", n.Name, script, err, strings.TrimSpace(out))
+		}
+		return out, nil
+	}
+}
+
+// onHost runs scripts on the machine the tests run on: the control
+// plane's host, which the probe must never read.
+func onHost(ctx context.Context, script string) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "/bin/sh", "-c", shellEnv+script).CombinedOutput()
+	if err != nil {
+		return string(out), fmt.Errorf("on the host: %q: %w: %s", script, err, strings.TrimSpace(string(out)))
+	}
+	return string(out), nil
+}
+
+// machine is what a machine is, read from the machine itself (os-release,
+// /run/systemd/system, dpkg-query, php-fpm -m, systemctl show) through a
+// shell, independently of the probe.
+type machine struct {
 	OS      readiness.OSRelease
 	Systemd bool
 	// Components is keyed by readiness component name.
-	Components map[string]hostComponent
+	Components map[string]machineComponent
 	// PHPRedis is true when `php-fpmX.Y -m` lists the redis extension.
 	PHPRedis bool
 }
 
-type hostComponent struct {
+type machineComponent struct {
 	Installed bool
 	// Package is the dpkg package that provides the component ("" when
-	// it is not installed from a package, e.g. a wp-cli phar).
+	// it is not installed from a package, e.g. the fleet's stand-in wp).
 	Package string
 	// Version is the upstream part of the package's version ("" unknown).
 	Version string
+	// Path is where the component's tool is on the probe's PATH ("" none).
+	Path string
 	// Unit is the component's systemd unit, for services.
 	Unit string
-	// Service is what `systemctl is-active Unit` prints; only with systemd.
+	// Service is the unit's ActiveState when it is loaded and its
+	// LoadState otherwise (systemctl show, asked one property at a time);
+	// only with systemd.
 	Service readiness.ServiceState
 }
 
-// componentPackages maps components to their Debian/Ubuntu package; php-fpm
-// is found by its versioned package (php8.2-fpm).
+// componentPackages maps components to their Debian package; php-fpm is
+// found by its versioned package (php8.2-fpm).
 var componentPackages = map[string]string{
 	readiness.ComponentNginx:    "nginx",
 	readiness.ComponentMariaDB:  "mariadb-server",
 	readiness.ComponentRedis:    "redis-server",
 	readiness.ComponentWPCLI:    "wp-cli",
 	readiness.ComponentFail2ban: "fail2ban",
+	readiness.ComponentRsync:    "rsync",
+	readiness.ComponentUnzip:    "unzip",
+	readiness.ComponentCurl:     "curl",
+}
+
+// componentTools are the executables the probe looks for; php-fpm's is
+// versioned (php-fpm8.2).
+var componentTools = map[string]string{
+	readiness.ComponentNginx:    "nginx",
+	readiness.ComponentPHPFPM:   "php-fpm[0-9]*",
+	readiness.ComponentMariaDB:  "mariadbd",
+	readiness.ComponentRedis:    "redis-server",
+	readiness.ComponentWPCLI:    "wp",
+	readiness.ComponentFail2ban: "fail2ban-client",
 	readiness.ComponentRsync:    "rsync",
 	readiness.ComponentUnzip:    "unzip",
 	readiness.ComponentCurl:     "curl",
@@ -61,68 +112,77 @@ var componentUnits = map[string]string{
 }
 
 // probePath is the PATH the probe script sets on a real host.
-var probePath = []string{"/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"}
+const probePath = "/usr/local/sbin /usr/local/bin /usr/sbin /usr/bin /sbin /bin"
 
-func readHost(ctx context.Context) (host, error) {
-	h := host{Components: map[string]hostComponent{}}
-	var err error
-	if h.OS, err = readOSRelease(); err != nil {
-		return h, err
+func readMachine(ctx context.Context, sh shell) (machine, error) {
+	m := machine{Components: map[string]machineComponent{}}
+	osr, err := sh(ctx, "cat /etc/os-release 2>/dev/null || cat /usr/lib/os-release")
+	if err != nil {
+		return m, err
 	}
-	fi, err := os.Stat("/run/systemd/system")
-	h.Systemd = err == nil && fi.IsDir()
+	m.OS = parseOSRelease(osr)
+	sd, _ := sh(ctx, "if [ -d /run/systemd/system ]; then echo yes; fi")
+	m.Systemd = strings.TrimSpace(sd) == "yes"
 
-	for name, pkg := range componentPackages {
-		c := hostComponent{Unit: componentUnits[name]}
-		if v, ok := dpkgInstalled(ctx, pkg); ok {
-			c.Installed, c.Package, c.Version = true, pkg, upstream(v)
-		} else if name == readiness.ComponentWPCLI && onProbePath("wp") {
-			c.Installed = true // a phar, as the baseline installs it: version unknown to dpkg
+	pkgs := []string{"'php*-fpm'"}
+	for _, p := range componentPackages {
+		pkgs = append(pkgs, p)
+	}
+	// dpkg-query exits 1 when a name matches nothing, after listing the
+	// others.
+	out, _ := sh(ctx, "dpkg-query -W -f='${Package} ${db:Status-Status} ${Version}\\n' "+strings.Join(pkgs, " ")+" 2>/dev/null")
+	installed := map[string]string{} // package -> version
+	for line := range strings.SplitSeq(out, "\n") {
+		if f := strings.Fields(line); len(f) == 3 && f[1] == "installed" {
+			installed[f[0]] = f[2]
 		}
-		h.Components[name] = c
 	}
-
-	php := hostComponent{}
-	branch, pkg, v := phpFPM(ctx)
-	if pkg != "" {
-		php = hostComponent{Installed: true, Package: pkg, Version: upstream(v), Unit: "php" + branch + "-fpm"}
-		// What php-fpm itself says it loads, as root on the host.
-		out, err := runCmd(ctx, "/usr/sbin/php-fpm"+branch, "-m")
+	branch, phpPkg := phpFPM(installed)
+	for name, tool := range componentTools {
+		c := machineComponent{Unit: componentUnits[name]}
+		p, _ := sh(ctx, "for d in "+probePath+"; do for f in $d/"+tool+"; do if [ -f \"$f\" ] && [ -x \"$f\" ]; then echo \"$f\"; exit 0; fi; done; done")
+		c.Path = strings.TrimSpace(p)
+		pkg := componentPackages[name]
+		if name == readiness.ComponentPHPFPM {
+			pkg, c.Unit = phpPkg, "php"+branch+"-fpm"
+		}
+		if v, ok := installed[pkg]; ok && pkg != "" {
+			c.Installed, c.Package, c.Version = true, pkg, upstream(v)
+		} else if name == readiness.ComponentWPCLI && c.Path != "" {
+			c.Installed = true // a phar or the fleet's stand-in: no package, version unknown to dpkg
+		}
+		if !c.Installed {
+			c.Unit = ""
+		}
+		if c.Installed && c.Unit != "" && m.Systemd {
+			load, _ := sh(ctx, "systemctl show --value -p LoadState "+c.Unit)
+			active, _ := sh(ctx, "systemctl show --value -p ActiveState "+c.Unit)
+			c.Service = readiness.ServiceState(strings.TrimSpace(active))
+			if l := strings.TrimSpace(load); l != "loaded" {
+				c.Service = readiness.ServiceState(l)
+			}
+		}
+		m.Components[name] = c
+	}
+	if m.Components[readiness.ComponentPHPFPM].Installed {
+		// What php-fpm itself says it loads, as root in the machine.
+		out, err := sh(ctx, "php-fpm"+branch+" -m")
 		if err != nil {
-			return h, err
+			return m, err
 		}
 		for line := range strings.SplitSeq(out, "\n") {
 			if strings.EqualFold(strings.TrimSpace(line), "redis") {
-				h.PHPRedis = true
+				m.PHPRedis = true
 			}
 		}
 	}
-	h.Components[readiness.ComponentPHPFPM] = php
-
-	if h.Systemd {
-		for name, c := range h.Components {
-			if c.Installed && c.Unit != "" {
-				out, _ := runCmd(ctx, "systemctl", "is-active", c.Unit)
-				c.Service = readiness.ServiceState(strings.TrimSpace(out))
-				h.Components[name] = c
-			}
-		}
-	}
-	return h, nil
+	return m, nil
 }
 
-func readOSRelease() (readiness.OSRelease, error) {
-	f, err := os.Open("/etc/os-release")
-	if err != nil {
-		if f, err = os.Open("/usr/lib/os-release"); err != nil {
-			return readiness.OSRelease{}, err
-		}
-	}
-	defer f.Close()
+func parseOSRelease(s string) readiness.OSRelease {
 	var o readiness.OSRelease
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		k, v, _ := strings.Cut(sc.Text(), "=")
+	for line := range strings.SplitSeq(s, "\n") {
+		k, v, _ := strings.Cut(line, "=")
 		v = strings.Trim(v, `"'`)
 		switch k {
 		case "ID":
@@ -131,32 +191,16 @@ func readOSRelease() (readiness.OSRelease, error) {
 			o.VersionID = v
 		}
 	}
-	return o, sc.Err()
-}
-
-// dpkgInstalled returns the package's version when dpkg says it is
-// installed.
-func dpkgInstalled(ctx context.Context, pkg string) (string, bool) {
-	out, err := runCmd(ctx, "dpkg-query", "-W", "-f=${db:Status-Status} ${Version}", pkg)
-	if err != nil {
-		return "", false
-	}
-	status, version, _ := strings.Cut(strings.TrimSpace(out), " ")
-	return version, status == "installed"
+	return o
 }
 
 var phpFPMPackage = regexp.MustCompile(`^php(\d+)\.(\d+)-fpm$`)
 
 // phpFPM returns the highest installed phpX.Y-fpm package.
-func phpFPM(ctx context.Context) (branch, pkg, version string) {
-	out, _ := runCmd(ctx, "dpkg-query", "-W", "-f=${Package} ${db:Status-Status} ${Version}\n", "php*-fpm")
+func phpFPM(installed map[string]string) (branch, pkg string) {
 	best := [2]int{-1, -1}
-	for line := range strings.SplitSeq(out, "\n") {
-		f := strings.Fields(line)
-		if len(f) != 3 || f[1] != "installed" {
-			continue
-		}
-		m := phpFPMPackage.FindStringSubmatch(f[0])
+	for p := range installed {
+		m := phpFPMPackage.FindStringSubmatch(p)
 		if m == nil {
 			continue
 		}
@@ -165,10 +209,10 @@ func phpFPM(ctx context.Context) (branch, pkg, version string) {
 		fmt.Sscan(m[2], &minor)
 		if maj > best[0] || (maj == best[0] && minor > best[1]) {
 			best = [2]int{maj, minor}
-			branch, pkg, version = m[1]+"."+m[2], f[0], f[2]
+			branch, pkg = m[1]+"."+m[2], p
 		}
 	}
-	return branch, pkg, version
+	return branch, pkg
 }
 
 var leadingVersion = regexp.MustCompile(`^\d+(\.\d+)*`)
@@ -186,18 +230,9 @@ func upstream(v string) string {
 	return leadingVersion.FindString(v)
 }
 
-func onProbePath(name string) bool {
-	for _, d := range probePath {
-		if fi, err := os.Stat(filepath.Join(d, name)); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
-			return true
-		}
-	}
-	return false
-}
-
 // sudoExpectation is what `sudo -n true` (and, when it fails, `sudo -n
 // -v`) must tell the probe for user, derived from what root's `sudo -l -U
-// user` says the user may do.
+// user` says, in the machine, the user may do.
 //
 // sudo authenticates before it refuses a command the policy does not
 // allow, so with -n a user outside sudoers, or allowed other commands
@@ -207,8 +242,8 @@ func onProbePath(name string) bool {
 // validates without a password although true is not allowed; both are
 // not permitted. Only a user with a rule that wants a password is left
 // password_required.
-func sudoExpectation(ctx context.Context, user string) (readiness.SudoOutcome, string, error) {
-	out, err := runCmd(ctx, "sudo", "-l", "-U", user)
+func sudoExpectation(ctx context.Context, sh shell, user string) (readiness.SudoOutcome, string, error) {
+	out, err := sh(ctx, "sudo -l -U "+user)
 	if err != nil {
 		return "", out, err
 	}
@@ -267,23 +302,23 @@ var sudoCodes = map[readiness.SudoOutcome]readiness.Code{
 	readiness.SudoFailed:           readiness.CodeSudoFailed,
 }
 
-// expectedReasons are the reasons a report on h must carry under p, for a
-// user whose sudo gives sudo, in report order (privilege, platform,
+// expectedReasons are the reasons a report on m must carry under p, for
+// a user whose sudo gives sudo, in report order (privilege, platform,
 // runtime in policy order).
-func (h host) expectedReasons(p readiness.Policy, sudo readiness.SudoOutcome) []reason {
+func (m machine) expectedReasons(p readiness.Policy, sudo readiness.SudoOutcome) []reason {
 	var rs []reason
 	if c, ok := sudoCodes[sudo]; ok {
 		rs = append(rs, reason{Code: c})
 	}
-	if len(p.AllowedOS) > 0 && !slices.Contains(p.AllowedOS, h.OS) {
+	if len(p.AllowedOS) > 0 && !slices.Contains(p.AllowedOS, m.OS) {
 		rs = append(rs, reason{Code: readiness.CodeOSUnsupported})
 	}
-	if !h.Systemd && slices.ContainsFunc(p.Components, func(r readiness.Requirement) bool { return r.Service }) {
+	if !m.Systemd && slices.ContainsFunc(p.Components, func(r readiness.Requirement) bool { return r.Service }) {
 		rs = append(rs, reason{Code: readiness.CodeServiceManagerUnavailable})
 	}
 	var runtime []reason
 	for _, r := range p.Components {
-		c := h.Components[r.Component]
+		c := m.Components[r.Component]
 		if !c.Installed {
 			runtime = append(runtime, reason{readiness.CodeRuntimeComponentMissing, r.Component})
 			continue
@@ -293,10 +328,10 @@ func (h host) expectedReasons(p readiness.Policy, sudo readiness.SudoOutcome) []
 				runtime = append(runtime, reason{readiness.CodeRuntimeVersionUnsupported, r.Component})
 			}
 		}
-		if slices.Contains(r.Extensions, "redis") && !h.PHPRedis {
+		if slices.Contains(r.Extensions, "redis") && !m.PHPRedis {
 			runtime = append(runtime, reason{readiness.CodeRuntimeExtensionMissing, r.Component})
 		}
-		if r.Service && h.Systemd && c.Service != "active" {
+		if r.Service && m.Systemd && c.Service != "active" {
 			runtime = append(runtime, reason{readiness.CodeRuntimeServiceInactive, r.Component})
 		}
 	}
