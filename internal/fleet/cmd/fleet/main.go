@@ -1,6 +1,14 @@
 // Command fleet boots, lists and stops the test fleet of internal/fleet:
 // what scripts/fleet.sh runs. Root only.
 //
+//	fleet up [-profiles ready,nginx-stopped,...] [-nodes-file PATH]
+//	                                               # boot, print the nodes, write the example server's
+//	                                               # -nodes file, exit (the nodes keep running)
+//	fleet status                                   # the running fleet's nodes
+//	fleet probe [NODE...]                          # evaluate nodes for site_create (Debian 12 allowed)
+//	fleet down                                     # stop everything up started
+//	fleet check                                    # can this machine run a fleet? (boots nothing)
+//
 // up writes the nodes it booted as a -nodes file for examples/devserver
 // (fleet.WriteNodesFile), by default nodes.json in the fleet's state
 // directory (fleet.NodesFilePath: /run/pressluft-fleet[-k]/nodes.json),
@@ -10,14 +18,6 @@
 //
 // A -nodes-file elsewhere is left behind by down (the key it names is
 // not).
-//
-//	fleet up [-profiles ready,nginx-stopped,...] [-nodes-file PATH]
-//	                                               # boot, print the nodes, write the example server's
-//	                                               # -nodes file, exit (the nodes keep running)
-//	fleet status                                   # the running fleet's nodes
-//	fleet probe [NODE...]                          # evaluate nodes for site_create (Debian 12 allowed)
-//	fleet down                                     # stop everything up started
-//	fleet check                                    # can this machine run a fleet? (boots nothing)
 package main
 
 import (
