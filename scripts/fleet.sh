@@ -2,7 +2,9 @@
 # Boots, lists and stops the test fleet (internal/fleet): Debian 12 nodes
 # under systemd-nspawn, each in its own network namespace. Root only.
 #
-#   sudo scripts/fleet.sh up [-profiles ready,nginx-stopped]   # prints one JSON line per node
+#   sudo scripts/fleet.sh up [-profiles ready,nginx-stopped] [-nodes-file PATH]
+#                         # prints one JSON line per node, writes examples/devserver's -nodes file
+#                         # (default /run/pressluft-fleet[-k]/nodes.json) and the command that serves it
 #   sudo scripts/fleet.sh status
 #   sudo scripts/fleet.sh probe [NODE...]                       # the real probe, one report per node
 #   sudo scripts/fleet.sh down

@@ -39,15 +39,28 @@ type browserEnv struct {
 
 func newBrowserEnv(t *testing.T) *browserEnv {
 	t.Helper()
+	requireChromium(t)
+	// The monitor probes every node once at start (then hourly), as a
+	// real control plane does; acquisitions wait for the test.
+	s, st := testServer(t, func(c *Config) { c.DashboardRefresh, c.MonitorInterval = time.Second, time.Hour })
+	return startBrowser(t, s, st)
+}
+
+// requireChromium skips t without the browser, or fails it with CI=true.
+func requireChromium(t *testing.T) {
+	t.Helper()
 	if _, err := os.Stat(chromiumPath); err != nil {
 		if os.Getenv("CI") == "true" {
 			t.Fatalf("%s is missing and CI=true: CI must install it (bash scripts/install-browser.sh)", chromiumPath)
 		}
 		t.Skipf("%s is missing: run bash scripts/install-browser.sh to run the browser tests", chromiumPath)
 	}
-	// The monitor probes every node once at start (then hourly), as a
-	// real control plane does; acquisitions wait for the test.
-	s, st := testServer(t, func(c *Config) { c.DashboardRefresh, c.MonitorInterval = time.Second, time.Hour })
+}
+
+// startBrowser serves s on a loopback listener and opens a browser tab,
+// both stopped when t ends. st may be nil (no simulated acquisitions).
+func startBrowser(t *testing.T, s *Server, st *stepper) *browserEnv {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	hs := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}

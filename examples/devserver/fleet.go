@@ -58,8 +58,8 @@ type fleet struct {
 	files *preflight.FileCredentials
 
 	mu      sync.Mutex
-	fakes   map[string]*sshtest.Node // by node id
-	pins    map[string][]ssh.PublicKey
+	fakes   map[string]*sshtest.Node         // by node id
+	pins    map[string]sshexec.HostKeyPolicy // real nodes' host-key policies, by node id
 	entries []FleetEntry
 	closed  bool
 }
@@ -69,7 +69,7 @@ type fleet struct {
 func newFleet(passphrase []byte) *fleet {
 	f := &fleet{
 		creds: preflight.NewMemoryCredentials(),
-		fakes: map[string]*sshtest.Node{}, pins: map[string][]ssh.PublicKey{},
+		fakes: map[string]*sshtest.Node{}, pins: map[string]sshexec.HostKeyPolicy{},
 	}
 	f.files = &preflight.FileCredentials{HostKeys: f.pinnedHostKeys}
 	if passphrase != nil {
@@ -90,13 +90,16 @@ func (f *fleet) credentials() preflight.Credentials {
 	})
 }
 
-// pinnedHostKeys is the host-key policy of a real node: the keys its
-// -nodes entry pins (host_key, or its known_hosts_file's entries). A node
-// with none pinned fails closed (ssh_host_key_unknown).
+// pinnedHostKeys is the host-key policy of a real node: its -nodes
+// entry's host_key, or its known_hosts_file read strictly. A node
+// without one fails closed (ssh_host_key_unknown).
 func (f *fleet) pinnedHostKeys(_ context.Context, n preflight.Node) (sshexec.HostKeyPolicy, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return sshexec.PinnedHostKeys(f.pins[n.ID]...), nil
+	if p, ok := f.pins[n.ID]; ok {
+		return p, nil
+	}
+	return sshexec.PinnedHostKeys(), nil
 }
 
 // newFake starts a fake node, turning sshtest's set-up panic into an
@@ -214,7 +217,7 @@ func (f *fleet) startDefaultFleet(ctx context.Context, st *Store, prov *provider
 }
 
 // startRealFleet registers the nodes of a -nodes file, each with the key
-// file it names, and pins their host keys.
+// file it names and its host-key policy.
 func (f *fleet) startRealFleet(ctx context.Context, st *Store, nodes []realNode) error {
 	for _, rn := range nodes {
 		id, err := st.upsertNode(ctx, NodeRow{
@@ -225,7 +228,7 @@ func (f *fleet) startRealFleet(ctx context.Context, st *Store, nodes []realNode)
 			return err
 		}
 		f.mu.Lock()
-		f.pins[id] = slices.Clone(rn.hostKeys)
+		f.pins[id] = rn.hostKeys
 		f.mu.Unlock()
 		f.record(FleetEntry{Name: rn.spec.Name, ID: id, Status: nodeActive, IsLocal: rn.spec.IsLocal})
 	}

@@ -18,7 +18,8 @@
 // -allow-remote is given, and then warns on stderr.
 //
 // -nodes FILE uses real SSH nodes instead of the fake fleet (see NodeSpec
-// for the format); an encrypted identity's passphrase comes from
+// for the format; scripts/fleet.sh up writes one for the nodes of the
+// test fleet, internal/fleet); an encrypted identity's passphrase comes from
 // $DEVSERVER_KEY_PASSPHRASE. -allow-os debian-12 (repeatable) accepts
 // that OS besides Ubuntu 24.04, for nodes whose stack you have verified
 // on it; without it a Debian node is os_unsupported. Exit status: 0 after a clean shutdown

@@ -2,17 +2,12 @@ package main
 
 import (
 	"bytes"
-	"crypto/hmac"
-	"crypto/sha1"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"os"
-	"path"
-	"strconv"
 	"strings"
 
 	"golang.org/x/crypto/ssh"
@@ -28,7 +23,8 @@ import (
 //
 // Exactly one of known_hosts_file and host_key (an authorized_keys-style
 // "ssh-ed25519 AAAA..." line) pins the node's host key: the server never
-// trusts an unknown key. is_local marks the control plane's own host,
+// trusts an unknown key, and never writes to the known_hosts file (a host
+// it has no entry for is ssh_host_key_unknown). is_local marks the control plane's own host,
 // the first candidate of a POST /api/sites without node_id.
 type NodeSpec struct {
 	Name           string `json:"name"`
@@ -41,12 +37,16 @@ type NodeSpec struct {
 	IsLocal        bool   `json:"is_local,omitempty"`
 }
 
-// realNode is a NodeSpec with its pinned host keys loaded. Its identity
+// realNode is a NodeSpec with its host-key policy: the pinned host_key,
+// or its known_hosts_file as an sshexec.KnownHosts store's Strict policy,
+// which reads the file as the SDK does everywhere (hashed names,
+// patterns, @cert-authority host certificates, @revoked keys) and
+// follows the operator's edits to it without a restart. Its identity
 // file was loaded once to check it; the gate reads it again, through
 // preflight.FileCredentials, whenever it changes.
 type realNode struct {
 	spec     NodeSpec
-	hostKeys []ssh.PublicKey
+	hostKeys sshexec.HostKeyPolicy
 }
 
 // errNodesFile is wrapped by every error of loadNodesFile: a bad file is
@@ -143,109 +143,21 @@ func loadNode(s NodeSpec, passphrase []byte) (realNode, error) {
 	if _, err := sshexec.LoadPrivateKeyFile(s.IdentityFile, passphrase); err != nil {
 		return realNode{}, fmt.Errorf("identity_file: %w", err)
 	}
-	var keys []ssh.PublicKey
 	if s.HostKey != "" {
 		k, _, _, _, err := ssh.ParseAuthorizedKey([]byte(s.HostKey))
 		if err != nil {
 			return realNode{}, fmt.Errorf("host_key: %w", err)
 		}
-		keys = []ssh.PublicKey{k}
-	} else {
-		data, err := os.ReadFile(s.KnownHostsFile)
-		if err != nil {
-			return realNode{}, fmt.Errorf("known_hosts_file: %w", err)
-		}
-		if keys, err = knownHostKeys(data, s.Host, s.Port); err != nil {
-			return realNode{}, fmt.Errorf("known_hosts_file %s: %w", s.KnownHostsFile, err)
-		}
-		if len(keys) == 0 {
-			return realNode{}, fmt.Errorf("known_hosts_file %s: no key for %s", s.KnownHostsFile, knownHostsName(s.Host, s.Port))
-		}
+		return realNode{spec: s, hostKeys: sshexec.PinnedHostKeys(k)}, nil
 	}
-	return realNode{spec: s, hostKeys: keys}, nil
-}
-
-// knownHostsName is how known_hosts names host:port.
-func knownHostsName(host string, port int) string {
-	if port == 22 || port == 0 {
-		return host
+	// The server never learns a key, so a missing file could only ever
+	// mean "unknown": say so now. OpenKnownHosts refuses a malformed one.
+	if _, err := os.Stat(s.KnownHostsFile); err != nil {
+		return realNode{}, fmt.Errorf("known_hosts_file: %w", err)
 	}
-	return "[" + host + "]:" + strconv.Itoa(port)
-}
-
-// knownHostKeys returns the keys known_hosts data lists for host:port:
-// plain and wildcard patterns (with ! negation) and hashed (|1|) names.
-// @cert-authority lines are ignored; a key marked @revoked is dropped.
-// The gate pins the keys it returns.
-func knownHostKeys(data []byte, host string, port int) ([]ssh.PublicKey, error) {
-	name := knownHostsName(host, port)
-	var keys, revoked []ssh.PublicKey
-	for len(bytes.TrimSpace(data)) > 0 {
-		marker, hosts, key, _, rest, err := ssh.ParseKnownHosts(data)
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, err
-		}
-		data = rest
-		switch {
-		case marker == "revoked":
-			revoked = append(revoked, key)
-		case marker != "":
-		case hostsMatch(hosts, name):
-			keys = append(keys, key)
-		}
+	store, err := sshexec.OpenKnownHosts(s.KnownHostsFile)
+	if err != nil {
+		return realNode{}, fmt.Errorf("known_hosts_file: %w", err)
 	}
-	out := keys[:0]
-	for _, k := range keys {
-		if !containsKey(revoked, k) {
-			out = append(out, k)
-		}
-	}
-	return out, nil
-}
-
-func containsKey(list []ssh.PublicKey, k ssh.PublicKey) bool {
-	for _, x := range list {
-		if bytes.Equal(x.Marshal(), k.Marshal()) {
-			return true
-		}
-	}
-	return false
-}
-
-func hostsMatch(patterns []string, name string) bool {
-	matched := false
-	for _, p := range patterns {
-		neg := strings.HasPrefix(p, "!")
-		p = strings.TrimPrefix(p, "!")
-		var ok bool
-		if strings.HasPrefix(p, "|1|") {
-			ok = hashedMatch(p, name)
-		} else {
-			ok, _ = path.Match(p, name)
-		}
-		if ok && neg {
-			return false
-		}
-		matched = matched || ok
-	}
-	return matched
-}
-
-// hashedMatch checks a "|1|salt|hash" entry: HMAC-SHA1 keyed by salt.
-func hashedMatch(p, name string) bool {
-	parts := strings.Split(p, "|")
-	if len(parts) != 4 {
-		return false
-	}
-	salt, err1 := base64.StdEncoding.DecodeString(parts[2])
-	sum, err2 := base64.StdEncoding.DecodeString(parts[3])
-	if err1 != nil || err2 != nil {
-		return false
-	}
-	m := hmac.New(sha1.New, salt)
-	m.Write([]byte(name))
-	return hmac.Equal(m.Sum(nil), sum)
+	return realNode{spec: s, hostKeys: store.Strict()}, nil
 }

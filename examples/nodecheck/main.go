@@ -1,15 +1,23 @@
 // Command nodecheck checks whether one node can take pressluft work: one SSH
 // connection, one command, and a readiness report with remediation.
 //
-//	nodecheck -host H [-port P] -user U [-identity KEYFILE] [-known-hosts FILE]
+//	nodecheck -host H [-port P] -user U -identity KEYFILE|KEYFILE.pub [-known-hosts FILE]
 //	          [-accept-new] [-operation site_create|env_create]
 //	          [-allow-os ID-VERSION ...] [-timeout 10s] [-json]
 //	nodecheck -fake PROFILE[,PROFILE...] [-json]
 //	nodecheck -list-fakes
 //
-// Without -identity it uses the SSH agent ($SSH_AUTH_SOCK). A passphrase for
-// the identity is read from $NODECHECK_KEY_PASSPHRASE. -fake runs against
-// built-in fake nodes (package sshtest), so no server is needed.
+// -identity names the node's own key, and it is the only key offered: a
+// private key file (a passphrase is read from $NODECHECK_KEY_PASSPHRASE),
+// or a public key file such as ~/.ssh/id_ed25519.pub whose private half is
+// in the SSH agent ($SSH_AUTH_SOCK), as ssh -i KEY.pub -o IdentitiesOnly=yes
+// does. nodecheck never offers every key of an agent: each key a node
+// refuses counts as an authentication failure towards its fail2ban ban,
+// so a check with a few wrong keys could get this machine banned. Without
+// -identity it refuses to run (exit 2). An agent that does not hold the
+// named key is reported as ssh_credentials_unavailable, the node not
+// dialed. -fake runs against built-in fake nodes (package sshtest), so no
+// server is needed.
 //
 // -known-hosts (default ~/.ssh/known_hosts) must exist unless -accept-new is
 // given; with it, a host the file has no key for is trusted on first use and
@@ -81,7 +89,7 @@ func parseFlags(args []string, stderr io.Writer, getenv func(string) string) (op
 	fs.StringVar(&o.host, "host", "", "node hostname or IP address")
 	fs.IntVar(&o.port, "port", 22, "SSH port")
 	fs.StringVar(&o.user, "user", "", "SSH user")
-	fs.StringVar(&o.identity, "identity", "", "private key file (default: the SSH agent)")
+	fs.StringVar(&o.identity, "identity", "", "the node's key, the only one offered: a private key file, or KEY.pub to use that key from the SSH agent (required)")
 	fs.StringVar(&o.knownHosts, "known-hosts", "", "known_hosts file (default ~/.ssh/known_hosts)")
 	fs.BoolVar(&o.acceptNew, "accept-new", false, "trust an unknown host key on first use and record it in -known-hosts")
 	fs.StringVar(&o.operation, "operation", string(readiness.OperationSiteCreate), "site_create or env_create")
@@ -123,6 +131,10 @@ func parseFlags(args []string, stderr io.Writer, getenv func(string) string) (op
 	}
 	if o.port < 1 || o.port > 65535 {
 		return o, usagef("-port %d: want 1-65535", o.port)
+	}
+	if o.identity == "" {
+		return o, usagef("-identity is required: the node's private key file, or KEY.pub to use that key from the SSH agent " +
+			"(nodecheck never offers every key of an agent: each key a node refuses counts towards its fail2ban ban)")
 	}
 	if o.knownHosts == "" {
 		home := getenv("HOME")
@@ -216,20 +228,8 @@ func checkFakes(ctx context.Context, prober *probe.Prober, names []string, polic
 
 func checkNode(ctx context.Context, prober *probe.Prober, o options, getenv func(string) string, policy readiness.Policy) (readiness.Report, error) {
 	t := sshexec.Target{Host: o.host, Port: o.port, User: o.user}
-	if o.identity != "" {
-		signer, err := sshexec.LoadPrivateKeyFile(o.identity, []byte(getenv("NODECHECK_KEY_PASSPHRASE")))
-		if err != nil {
-			if errors.Is(err, sshexec.ErrPassphraseRequired) {
-				return readiness.Report{}, usagef("-identity %s: the key is passphrase-protected; set NODECHECK_KEY_PASSPHRASE", o.identity)
-			}
-			return readiness.Report{}, usagef("-identity: %v", err)
-		}
-		t.Signers = []ssh.Signer{signer}
-	} else {
-		if getenv("SSH_AUTH_SOCK") == "" {
-			return readiness.Report{}, usagef("no -identity and no SSH agent ($SSH_AUTH_SOCK is unset)")
-		}
-		t.UseAgent = true
+	if err := identity(&t, o.identity, getenv); err != nil {
+		return readiness.Report{}, err
 	}
 	if o.acceptNew {
 		// A missing file is an empty store; a learned key is written to
@@ -249,6 +249,35 @@ func checkNode(ctx context.Context, prober *probe.Prober, o options, getenv func
 	obs := prober.Observe(ctx, o.host, t)
 	obs.User = o.user
 	return readiness.Evaluate(obs, policy, readiness.Operation(o.operation)), nil
+}
+
+// identity sets t's only client key from -identity: a public key file
+// means that key from the SSH agent (Target.AgentKeys, so no other agent
+// key is offered), anything else is loaded as a private key.
+func identity(t *sshexec.Target, path string, getenv func(string) string) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return usagef("-identity: %v", err)
+	}
+	if pub, _, _, _, err := ssh.ParseAuthorizedKey(data); err == nil {
+		if _, cert := pub.(*ssh.Certificate); cert {
+			return usagef("-identity %s is a certificate: name the key's own .pub file", path)
+		}
+		if getenv("SSH_AUTH_SOCK") == "" {
+			return usagef("-identity %s is a public key, whose private half must be in the SSH agent, and $SSH_AUTH_SOCK is unset", path)
+		}
+		t.UseAgent, t.AgentKeys = true, []ssh.PublicKey{pub}
+		return nil
+	}
+	signer, err := sshexec.LoadPrivateKeyFile(path, []byte(getenv("NODECHECK_KEY_PASSPHRASE")))
+	if err != nil {
+		if errors.Is(err, sshexec.ErrPassphraseRequired) {
+			return usagef("-identity %s: the key is passphrase-protected; set NODECHECK_KEY_PASSPHRASE, or load it into the SSH agent and pass -identity %s.pub", path, path)
+		}
+		return usagef("-identity: %v", err)
+	}
+	t.Signers = []ssh.Signer{signer}
+	return nil
 }
 
 func printHuman(w io.Writer, r readiness.Report, verbose bool) {

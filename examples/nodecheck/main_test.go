@@ -8,15 +8,18 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 	"golang.org/x/crypto/ssh"
+	"golang.org/x/crypto/ssh/agent"
 
 	"github.com/pressluft/runtime-readiness/readiness"
 	"github.com/pressluft/runtime-readiness/sshexec/sshtest"
@@ -38,6 +41,10 @@ func TestUsageErrors(t *testing.T) {
 	badKnown := filepath.Join(dir, "known_hosts")
 	require.NoError(t, os.WriteFile(badKnown, []byte("host ssh-ed25519 !!!notbase64\n"), 0o600))
 	home := map[string]string{"HOME": dir}
+	_, pub := keyFile(t, dir, "")
+	pubFile := filepath.Join(dir, "id.pub")
+	require.NoError(t, os.WriteFile(pubFile, ssh.MarshalAuthorizedKey(pub), 0o644))
+	agentEnv := map[string]string{"HOME": dir, "SSH_AUTH_SOCK": "/nonexistent"}
 	tests := []struct {
 		name string
 		env  map[string]string
@@ -57,10 +64,13 @@ func TestUsageErrors(t *testing.T) {
 		{"unknown fake", home, []string{"-fake", "ready,nope"}, `-fake "nope": unknown profile`},
 		{"missing identity", home, []string{"-host", "h", "-user", "u", "-identity", filepath.Join(dir, "nope")}, "-identity"},
 		{"garbage identity", home, []string{"-host", "h", "-user", "u", "-identity", garbage}, "-identity"},
-		{"no identity no agent", home, []string{"-host", "h", "-user", "u"}, "SSH agent"},
-		{"malformed known_hosts", map[string]string{"HOME": dir, "SSH_AUTH_SOCK": "/nonexistent"}, []string{"-host", "h", "-user", "u", "-known-hosts", badKnown}, "-known-hosts"},
-		{"missing known_hosts", map[string]string{"HOME": dir, "SSH_AUTH_SOCK": "/nonexistent"}, []string{"-host", "h", "-user", "u", "-known-hosts", filepath.Join(dir, "none")}, "-known-hosts"},
-		{"malformed known_hosts with accept-new", map[string]string{"HOME": dir, "SSH_AUTH_SOCK": "/nonexistent"}, []string{"-host", "h", "-user", "u", "-known-hosts", badKnown, "-accept-new"}, "-known-hosts: sshexec: known_hosts " + badKnown + ": line 1:"},
+		{"no identity", home, []string{"-host", "h", "-user", "u"}, "-identity is required"},
+		// An agent is no reason to offer all its keys.
+		{"no identity with an agent", agentEnv, []string{"-host", "h", "-user", "u"}, "-identity is required"},
+		{"public key without an agent", home, []string{"-host", "h", "-user", "u", "-identity", pubFile}, "$SSH_AUTH_SOCK is unset"},
+		{"malformed known_hosts", agentEnv, []string{"-host", "h", "-user", "u", "-identity", pubFile, "-known-hosts", badKnown}, "-known-hosts"},
+		{"missing known_hosts", agentEnv, []string{"-host", "h", "-user", "u", "-identity", pubFile, "-known-hosts", filepath.Join(dir, "none")}, "-known-hosts"},
+		{"malformed known_hosts with accept-new", agentEnv, []string{"-host", "h", "-user", "u", "-identity", pubFile, "-known-hosts", badKnown, "-accept-new"}, "-known-hosts: sshexec: known_hosts " + badKnown + ": line 1:"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -254,4 +264,88 @@ func TestTimeoutBoundsTheRun(t *testing.T) {
 	if elapsed > 2*time.Second+500*time.Millisecond {
 		t.Errorf("run took %s, want within the 1s timeout plus one second (and setup)", elapsed)
 	}
+}
+
+// startAgent serves an in-memory agent holding keys on a unix socket
+// until t ends, and returns the socket's path.
+func startAgent(t *testing.T, keys ...ed25519.PrivateKey) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "ag") // unix socket paths are short
+	require.NoError(t, err)
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	kr := agent.NewKeyring()
+	for _, k := range keys {
+		require.NoError(t, kr.Add(agent.AddedKey{PrivateKey: k}))
+	}
+	path := filepath.Join(dir, "s")
+	ln, err := net.Listen("unix", path)
+	require.NoError(t, err)
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			wg.Go(func() {
+				defer c.Close()
+				_ = agent.ServeAgent(kr, c)
+			})
+		}
+	})
+	t.Cleanup(func() {
+		ln.Close()
+		wg.Wait()
+	})
+	return path
+}
+
+// -identity KEY.pub offers that key from the agent and no other, so a
+// node's fail2ban never counts the agent's other keys; an agent without
+// it is reported, and the node is not dialed. sshexec reads
+// $SSH_AUTH_SOCK itself: not parallel.
+func TestAgentOffersOnlyTheNamedKey(t *testing.T) {
+	dir := t.TempDir()
+	var privs []ed25519.PrivateKey
+	var pubs []ssh.PublicKey
+	for range 4 {
+		pub, priv, err := ed25519.GenerateKey(rand.Reader)
+		require.NoError(t, err)
+		k, err := ssh.NewPublicKey(pub)
+		require.NoError(t, err)
+		privs, pubs = append(privs, priv), append(pubs, k)
+	}
+	// The node's key is the agent's second; the fourth is in no agent.
+	sock := startAgent(t, privs[0], privs[1], privs[2])
+	t.Setenv("SSH_AUTH_SOCK", sock)
+	env := map[string]string{"SSH_AUTH_SOCK": sock}
+	pubFile := func(k ssh.PublicKey) string {
+		f := filepath.Join(t.TempDir(), "id_ed25519.pub")
+		require.NoError(t, os.WriteFile(f, ssh.MarshalAuthorizedKey(k), 0o644))
+		return f
+	}
+	p := sshtest.ReadyProfile()
+	p.AuthorizedKeys = []ssh.PublicKey{pubs[1]}
+	node := sshtest.NewNodeT(t, p)
+	known := filepath.Join(dir, "known_hosts")
+	require.NoError(t, os.WriteFile(known, []byte(knownHostsLine(node, node.HostKey())), 0o600))
+	base := []string{"-host", "127.0.0.1", "-port", strconv.Itoa(node.Port()), "-user", "pressluft", "-known-hosts", known, "-json"}
+
+	code, stdout, stderr := runCLI(t, env, append(base, "-identity", pubFile(pubs[1]))...)
+	require.Equal(t, exitReady, code, "stderr %q stdout %q", stderr, stdout)
+	offered := node.OfferedKeys()
+	require.NotEmpty(t, offered)
+	for i, k := range offered {
+		if !bytes.Equal(k.Marshal(), pubs[1].Marshal()) {
+			t.Errorf("offered key %d is not the named key: the agent's other keys were offered", i)
+		}
+	}
+
+	dialed := node.Connections()
+	code, stdout, stderr = runCLI(t, env, append(base, "-identity", pubFile(pubs[3]))...)
+	require.Equal(t, exitNotReady, code, "stderr %q", stderr)
+	var r readiness.Report
+	require.NoError(t, json.Unmarshal([]byte(stdout), &r))
+	require.Equal(t, readiness.CodeSSHCredentialsUnavailable, r.PrimaryReason)
+	require.Equal(t, dialed, node.Connections(), "a node whose key the agent lacks is not dialed")
 }

@@ -21,6 +21,14 @@
 // lists. The package-level Down and Status work from another process
 // (scripts/fleet.sh down and status).
 //
+// WriteNodesFile writes nodes as the -nodes file of the example server
+// (examples/devserver): each node's address, User, the fleet's client key
+// file and its pinned host key. scripts/fleet.sh up writes one at
+// NodesFilePath (nodes.json in the state directory, removed by Down) and
+// prints the command that serves the fleet on the dashboard:
+//
+//	go run ./examples/devserver -nodes /run/pressluft-fleet/nodes.json -allow-os debian-12
+//
 // Fleets of different instances (Config.Instance, or
 // $PRESSLUFT_FLEET_INSTANCE: 0 to 19) run side by side on one machine,
 // for test packages or engineers working at once: instance k has its own

@@ -173,7 +173,7 @@ func escalate(nodes []nodeState, grace time.Duration, next func(nodeState)) {
 
 // cleanup undoes every node the state file lists: processes (by recorded
 // PID and start time only), mounts, veths, namespaces, node directories,
-// then the state file and client key.
+// then the state file, the client key and the -nodes file naming it.
 func cleanup(cfg Config) error {
 	s, err := readState(filepath.Join(cfg.StateDir, "state.json"))
 	if err != nil {
@@ -250,7 +250,7 @@ func cleanup(cfg Config) error {
 	} else if s.InotifyRestore > 0 {
 		cfg.Logger.Info("fleet: other fleets run on this machine: leaving " + inotifyInstances + " raised for them")
 	}
-	for _, p := range []string{s.path, filepath.Join(cfg.StateDir, "client_ed25519")} {
+	for _, p := range []string{s.path, filepath.Join(cfg.StateDir, "client_ed25519"), filepath.Join(cfg.StateDir, NodesFileName)} {
 		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return fmt.Errorf("fleet: %w", err)
 		}

@@ -99,8 +99,10 @@
 // Like httptest.ResponseRecorder, a Node records what it saw:
 // Connections counts accepted TCP connections and Execs returns the exec
 // requests (user, command, time, whether refused, and the size and SHA-256
-// of the stdin sent, so a test can check which script ran). Reset forgets
-// both.
+// of the stdin sent, so a test can check which script ran), and
+// OfferedKeys the public keys clients offered for authentication (so a
+// test can check that a client offers a node only its own key). Reset
+// forgets them all.
 //
 // # Lifecycle
 //

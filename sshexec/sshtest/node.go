@@ -56,6 +56,7 @@ type Node struct {
 	closed      bool
 	conns       map[net.Conn]struct{}
 	connections int
+	offered     []ssh.PublicKey // every public key a client offered, in order
 	execs       []*Exec
 	running     map[gliderssh.Session]*Exec // exec record of each session
 	gen         int                         // profile generation: SetProfile counts
@@ -239,12 +240,24 @@ func (n *Node) Execs() []Exec {
 	return out
 }
 
-// Reset forgets the recorded connections and execs.
+// OfferedKeys returns a snapshot of the public keys clients offered for
+// authentication, oldest first, on every connection: the keys the node's
+// sshd would log, and its fail2ban count, when they are refused. A key
+// is recorded once per offer (x/crypto's server asks the node once per
+// key and connection, whether the client first queries it or signs).
+func (n *Node) OfferedKeys() []ssh.PublicKey {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return append([]ssh.PublicKey(nil), n.offered...)
+}
+
+// Reset forgets the recorded connections, execs and offered keys.
 func (n *Node) Reset() {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	n.connections = 0
 	n.execs = nil
+	n.offered = nil
 }
 
 // Close stops the node: it closes the listener and every connection
@@ -367,6 +380,7 @@ func (n *Node) serveConn(c net.Conn, fault Fault, delay time.Duration) {
 
 func (n *Node) authorize(_ gliderssh.Context, key gliderssh.PublicKey) bool {
 	n.mu.Lock()
+	n.offered = append(n.offered, key)
 	rejected := n.profile.AuthRejected
 	extra := n.profile.AuthorizedKeys
 	n.mu.Unlock()

@@ -164,6 +164,32 @@ func TestRecording(t *testing.T) {
 	require.Empty(t, n.Execs())
 }
 
+// OfferedKeys lists every key a client offered, refused ones included,
+// in order; Reset forgets them.
+func TestRecordingOfferedKeys(t *testing.T) {
+	t.Parallel()
+	n := NewNodeT(t, ReadyProfile())
+	a, err := newSigner()
+	require.NoError(t, err)
+	b, err := newSigner()
+	require.NoError(t, err)
+	cfg := n.ClientConfig()
+	cfg.Auth = []ssh.AuthMethod{ssh.PublicKeys(a, b, n.ClientSigner())}
+	c, err := ssh.Dial("tcp", n.Addr(), cfg)
+	require.NoError(t, err)
+	c.Close()
+	want := []ssh.PublicKey{a.PublicKey(), b.PublicKey(), n.ClientSigner().PublicKey()}
+	got := n.OfferedKeys()
+	require.Len(t, got, len(want), "offered %d keys, want %d", len(got), len(want))
+	for i := range want {
+		if !bytes.Equal(got[i].Marshal(), want[i].Marshal()) {
+			t.Errorf("offered key %d is not the client's key %d", i, i)
+		}
+	}
+	n.Reset()
+	require.Empty(t, n.OfferedKeys())
+}
+
 func TestRecordingStdin(t *testing.T) {
 	t.Parallel()
 	n := NewNodeT(t, ReadyProfile())

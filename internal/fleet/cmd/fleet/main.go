@@ -1,11 +1,23 @@
 // Command fleet boots, lists and stops the test fleet of internal/fleet:
 // what scripts/fleet.sh runs. Root only.
 //
-//	fleet up [-profiles ready,nginx-stopped,...]   # boot, print the nodes, exit (the nodes keep running)
+//	fleet up [-profiles ready,nginx-stopped,...] [-nodes-file PATH]
+//	                                               # boot, print the nodes, write the example server's
+//	                                               # -nodes file, exit (the nodes keep running)
 //	fleet status                                   # the running fleet's nodes
 //	fleet probe [NODE...]                          # evaluate nodes for site_create (Debian 12 allowed)
 //	fleet down                                     # stop everything up started
 //	fleet check                                    # can this machine run a fleet? (boots nothing)
+//
+// up writes the nodes it booted as a -nodes file for examples/devserver
+// (fleet.WriteNodesFile), by default nodes.json in the fleet's state
+// directory (fleet.NodesFilePath: /run/pressluft-fleet[-k]/nodes.json),
+// which down removes, and prints on stderr the command that serves them:
+//
+//	go run ./examples/devserver -nodes /run/pressluft-fleet-3/nodes.json -allow-os debian-12
+//
+// A -nodes-file elsewhere is left behind by down (the key it names is
+// not).
 package main
 
 import (
@@ -42,6 +54,7 @@ func run(args []string) error {
 	fs := flag.NewFlagSet("fleet "+args[0], flag.ContinueOnError)
 	profiles := fs.String("profiles", "", "comma-separated profiles to boot (default: all)")
 	timeout := fs.Duration("timeout", 20*time.Minute, "bound on up, base build included")
+	nodesFile := fs.String("nodes-file", "", "up: where to write examples/devserver's -nodes file (default: nodes.json in the fleet's state directory)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -65,7 +78,21 @@ func run(args []string) error {
 		if err != nil {
 			return err
 		}
-		return printNodes(f.Nodes())
+		if err := printNodes(f.Nodes()); err != nil {
+			return err
+		}
+		path := *nodesFile
+		if path == "" {
+			path = fleet.NodesFilePath(cfg)
+		}
+		if err := fleet.WriteNodesFile(path, f.Nodes()); err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "\nfleet: wrote the example server's -nodes file %s; serve these nodes with:\n\n"+
+			"  go run ./examples/devserver -nodes %s -allow-os debian-12\n\n"+
+			"fleet: then open http://127.0.0.1:8080/nodes; stop the fleet with: %sbash scripts/fleet.sh down\n",
+			path, path, instanceHint())
+		return nil
 	case "status":
 		nodes, err := fleet.Status(cfg)
 		if err != nil {
@@ -84,6 +111,15 @@ func run(args []string) error {
 		return nil
 	}
 	return fmt.Errorf("fleet: unknown command %q (want up, status, probe, down or check)", args[0])
+}
+
+// instanceHint is the environment a later fleet.sh command needs to
+// reach this instance's fleet, as a command prefix.
+func instanceHint() string {
+	if v := os.Getenv(fleet.InstanceEnv); v != "" && v != "0" {
+		return fleet.InstanceEnv + "=" + v + " "
+	}
+	return ""
 }
 
 // printNodes writes one JSON object per node: name, profile, address,
