@@ -58,6 +58,9 @@ type machine struct {
 	Components map[string]machineComponent
 	// PHPRedis is true when `php-fpmX.Y -m` lists the redis extension.
 	PHPRedis bool
+	// SystemState is what `systemctl is-system-running` says ("" without
+	// systemd).
+	SystemState string
 }
 
 type machineComponent struct {
@@ -123,6 +126,10 @@ func readMachine(ctx context.Context, sh shell) (machine, error) {
 	m.OS = parseOSRelease(osr)
 	sd, _ := sh(ctx, "if [ -d /run/systemd/system ]; then echo yes; fi")
 	m.Systemd = strings.TrimSpace(sd) == "yes"
+	if m.Systemd {
+		st, _ := sh(ctx, "systemctl is-system-running")
+		m.SystemState = strings.TrimSpace(st)
+	}
 
 	pkgs := []string{"'php*-fpm'"}
 	for _, p := range componentPackages {
@@ -307,6 +314,9 @@ var sudoCodes = map[readiness.SudoOutcome]readiness.Code{
 // runtime in policy order).
 func (m machine) expectedReasons(p readiness.Policy, sudo readiness.SudoOutcome) []reason {
 	var rs []reason
+	if p.NodeHealth && (m.SystemState == "initializing" || m.SystemState == "starting") {
+		rs = append(rs, reason{Code: readiness.CodeNodeBooting})
+	}
 	if c, ok := sudoCodes[sudo]; ok {
 		rs = append(rs, reason{Code: c})
 	}
@@ -347,5 +357,11 @@ func (m machine) expectedReasons(p readiness.Policy, sudo readiness.SudoOutcome)
 		}
 		return strings.Compare(a.Component, b.Component)
 	})
-	return append(rs, runtime...)
+	rs = append(rs, runtime...)
+	// Node health (after runtime): a degraded system is a warning (the
+	// suite's nodes have the space, no dpkg lock and no reboot marker).
+	if p.NodeHealth && m.SystemState == "degraded" {
+		rs = append(rs, reason{Code: readiness.CodeSystemDegraded})
+	}
+	return rs
 }
