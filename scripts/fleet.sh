@@ -8,6 +8,7 @@
 #   sudo scripts/fleet.sh status
 #   sudo scripts/fleet.sh probe [NODE...]                       # the real probe, one report per node
 #   sudo scripts/fleet.sh down
+#   sudo scripts/fleet.sh base                                  # build the base root now (cached after)
 #   sudo scripts/fleet.sh check                                 # can this machine run it? (boots nothing)
 #
 # Needs debootstrap, systemd-container and iproute2 from Debian's packages

@@ -73,13 +73,16 @@ else
   sampler=$!
   start=$SECONDS
   rc=0
-  go test -race -count=1 "${fleet_pkgs[@]}" || rc=$?
+  go run ./internal/fleet/cmd/fleet base || rc=$?
+  if [ "$rc" -eq 0 ]; then
+    go test -race -count=1 "${fleet_pkgs[@]}" || rc=$?
+  fi
   if [ "$rc" -eq 0 ]; then
     go test -race -count=1 -run Fleet ./examples/devserver/ || rc=$?
   fi
   kill "$sampler" 2>/dev/null || true
   wait "$sampler" 2>/dev/null || true
-  echo "fleet: tests took $((SECONDS - start))s; machine memory in use peaked at $(cat "$peak_file") MiB ($mem_before MiB before the step)"
+  echo "fleet: base and tests took $((SECONDS - start))s; machine memory in use peaked at $(cat "$peak_file") MiB ($mem_before MiB before the step)"
   rm -f "$peak_file"
   unset PRESSLUFT_FLEET PRESSLUFT_FLEET_REQUIRED
   [ "$rc" -eq 0 ] || exit "$rc"

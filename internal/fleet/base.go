@@ -74,6 +74,21 @@ func recipe() string {
 	return hex.EncodeToString(h.Sum(nil))[:16]
 }
 
+// Base builds the base root cfg's fleets boot from, unless the cache
+// already has one of the current recipe (built false), and says how long
+// that took: what `fleet base` runs before the fleet tests, so that CI's
+// log shows the build apart from the tests. Root only.
+func Base(ctx context.Context, cfg Config) (built bool, took time.Duration, err error) {
+	cfg = cfg.withDefaults()
+	if os.Geteuid() != 0 {
+		return false, 0, errNotRoot
+	}
+	start := time.Now()
+	logf := func(format string, args ...any) { cfg.Logger.Info(fmt.Sprintf(format, args...)) }
+	_, built, err = ensureBase(ctx, cfg.CacheDir, logf)
+	return built, time.Since(start), err
+}
+
 // ensureBase returns the cached base root under cacheDir, building it
 // first when no root of the current recipe is there. It reports whether it
 // built one. Roots of other recipes are removed, unless a running node

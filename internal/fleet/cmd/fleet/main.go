@@ -7,6 +7,7 @@
 //	fleet status                                   # the running fleet's nodes
 //	fleet probe [NODE...]                          # evaluate nodes for site_create (Debian 12 allowed)
 //	fleet down                                     # stop everything up started
+//	fleet base                                     # build the base root now (cached after)
 //	fleet check                                    # can this machine run a fleet? (boots nothing)
 //
 // up writes the nodes it booted as a -nodes file for examples/devserver
@@ -49,7 +50,7 @@ func main() {
 
 func run(args []string) error {
 	if len(args) == 0 {
-		return fmt.Errorf("usage: fleet up|status|probe|down|check [flags]")
+		return fmt.Errorf("usage: fleet up|status|probe|down|base|check [flags]")
 	}
 	fs := flag.NewFlagSet("fleet "+args[0], flag.ContinueOnError)
 	profiles := fs.String("profiles", "", "comma-separated profiles to boot (default: all)")
@@ -103,6 +104,21 @@ func run(args []string) error {
 		return fleet.Down(cfg)
 	case "probe":
 		return probeNodes(fs.Args(), cfg)
+	case "base":
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+		defer stop()
+		ctx, cancel := context.WithTimeout(ctx, *timeout)
+		defer cancel()
+		built, took, err := fleet.Base(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		if built {
+			fmt.Printf("fleet: built the base root in %s\n", took.Round(time.Second))
+		} else {
+			fmt.Println("fleet: the base root is cached")
+		}
+		return nil
 	case "check":
 		if err := fleet.CanRun(); err != nil {
 			return err
@@ -110,7 +126,7 @@ func run(args []string) error {
 		fmt.Println("fleet: this machine can run the fleet")
 		return nil
 	}
-	return fmt.Errorf("fleet: unknown command %q (want up, status, probe, down or check)", args[0])
+	return fmt.Errorf("fleet: unknown command %q (want up, status, probe, down, base or check)", args[0])
 }
 
 // instanceHint is the environment a later fleet.sh command needs to
