@@ -171,15 +171,11 @@ func validateDisks(ds []DiskRequirement) error {
 	return nil
 }
 
-// booting reports whether h shows a node still in its boot.
+// booting reports whether h shows a node still in its boot, and what it
+// shows of systemd and cloud-init, both named (on a provider's first boot
+// both say so: cloud-init's last stage is one of systemd's boot jobs).
 func (h *Health) booting() (bool, string) {
-	switch h.SystemState {
-	case "initializing", "starting":
-		return true, "systemd: " + h.SystemState
-	}
-	if h.CloudInit == CloudInitRunning {
-		return true, "cloud-init: running"
-	}
+	booting := h.SystemState == "initializing" || h.SystemState == "starting" || h.CloudInit == CloudInitRunning
 	var parts []string
 	if h.SystemState != "" {
 		parts = append(parts, "systemd: "+h.SystemState)
@@ -187,7 +183,7 @@ func (h *Health) booting() (bool, string) {
 	if h.CloudInit != "" {
 		parts = append(parts, "cloud-init: "+string(h.CloudInit))
 	}
-	return false, strings.Join(parts, ", ")
+	return booting, strings.Join(parts, ", ")
 }
 
 // boot checks that the node has finished booting.

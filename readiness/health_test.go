@@ -46,9 +46,10 @@ func TestHealthCodes(t *testing.T) {
 		remedy    string
 	}{
 		{"healthy", readyFacts(), Baseline(), StateReady, "", false, "boot", "", CheckPass, "systemd: running, cloud-init: done", ""},
-		{"systemd starting", withHealth(func(h *Health) { h.SystemState = "starting" }), Baseline(), StatePending, CodeNodeBooting, true, "boot", "", CheckFail, "systemd: starting", "cloud-init status --wait"},
-		{"systemd initializing", withHealth(func(h *Health) { h.SystemState = "initializing" }), Baseline(), StatePending, CodeNodeBooting, true, "boot", "", CheckFail, "systemd: initializing", ""},
-		{"cloud-init running", withHealth(func(h *Health) { h.CloudInit = CloudInitRunning }), Baseline(), StatePending, CodeNodeBooting, true, "boot", "", CheckFail, "cloud-init: running", ""},
+		{"systemd starting", withHealth(func(h *Health) { h.SystemState = "starting" }), Baseline(), StatePending, CodeNodeBooting, true, "boot", "", CheckFail, "systemd: starting, cloud-init: done", "cloud-init status --wait"},
+		{"systemd initializing", withHealth(func(h *Health) { h.SystemState = "initializing" }), Baseline(), StatePending, CodeNodeBooting, true, "boot", "", CheckFail, "systemd: initializing, cloud-init: done", ""},
+		{"cloud-init running", withHealth(func(h *Health) { h.CloudInit = CloudInitRunning }), Baseline(), StatePending, CodeNodeBooting, true, "boot", "", CheckFail, "systemd: running, cloud-init: running", ""},
+		{"first boot: both", withHealth(func(h *Health) { h.SystemState = "starting"; h.CloudInit = CloudInitRunning }), Baseline(), StatePending, CodeNodeBooting, true, "boot", "", CheckFail, "systemd: starting, cloud-init: running", ""},
 		// A booting node whose packages cloud-init has yet to install is
 		// pending, and a refused create may be retried.
 		{"booting, nginx missing", func() *Facts {
@@ -81,7 +82,7 @@ func TestHealthCodes(t *testing.T) {
 		}), Baseline(), StateReady, "", false, "reboot", "", CheckWarn, "required by linux-image-6.8.0-51-generic, libc6", "Updates to linux-image-6.8.0-51-generic, libc6 take effect"},
 		{"reboot required, no list", withHealth(func(h *Health) { h.RebootRequired = true }), Baseline(), StateReady, "", false, "reboot", "", CheckWarn, "required", "/run/reboot-required.pkgs"},
 		{"not observed: skipped", func() *Facts { f := readyFacts(); f.Health = nil; return f }(), Baseline(), StateReady, "", false, "disk", DiskSites, CheckSkipped, "", ""},
-		{"booting downgraded", withHealth(func(h *Health) { h.SystemState = "starting" }), Baseline().WithSeverity(CodeNodeBooting, SeverityWarning), StateReady, "", false, "boot", "", CheckWarn, "systemd: starting", ""},
+		{"booting downgraded", withHealth(func(h *Health) { h.SystemState = "starting" }), Baseline().WithSeverity(CodeNodeBooting, SeverityWarning), StateReady, "", false, "boot", "", CheckWarn, "systemd: starting, cloud-init: done", ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -28,6 +28,7 @@ var basePackages = []string{
 	"openssh-server", "sudo", "systemd", "systemd-sysv", "dbus", "netbase", "iproute2",
 	"nginx", "php8.2-fpm", "php8.2-redis", "mariadb-server", "redis-server",
 	"fail2ban", "python3-systemd", "nftables", "rsync", "unzip", "curl",
+	"cloud-init", "python3-cffi-backend", // debootstrap does not resolve the virtual python3-cffi-backend-api-* python3-cryptography needs
 }
 
 // baseSetup runs in the finished debootstrap root (chroot) once. Anything
@@ -48,6 +49,12 @@ cat >/etc/ssh/sshd_config.d/fleet.conf <<'SSHD'
 HostKey /etc/ssh/ssh_host_ed25519_key
 LogLevel VERBOSE
 SSHD
+# cloud-init is installed so a profile can run the real one (a provider's
+# first boot); every other node has it disabled, as a VM whose first boot
+# is long over would not run it again. Its datasource is a NoCloud seed
+# the profile writes (no metadata service: the nodes have no network).
+touch /etc/cloud/cloud-init.disabled
+printf 'datasource_list: [ NoCloud, None ]\n' >/etc/cloud/cloud.cfg.d/90-fleet.cfg
 mkdir -p /etc/fail2ban/jail.d
 cat >/etc/fail2ban/jail.d/fleet.conf <<'F2B'
 [sshd]

@@ -28,6 +28,14 @@ dpkg-deb --build /root/pressluft-hold /root/pressluft-hold.deb >/dev/null
 			Setup: `mkdir -p /srv/www
 echo 'tmpfs /srv/www tmpfs size=64m,mode=0755 0 0' >>/etc/fstab
 ` + unit("pressluft-fill", "Fill /srv/www", "Type=oneshot\nRemainAfterExit=yes\nExecStart=/bin/sh -c 'head -c 100000000 /dev/zero >/srv/www/fill || true'\n[Unit]\nRequiresMountsFor=/srv/www")},
+		// The real cloud-init (Debian's package, disabled in every other
+		// node), from a NoCloud seed as a provider's first boot would
+		// run it: one whose last stage (runcmd) never ends, and one that
+		// has finished.
+		{Name: "cloud-init-running", Doc: "cloud-init's first boot still running (a runcmd that never returns)",
+			Booting: true, Setup: cloudInit("sleep infinity")},
+		{Name: "cloud-init-done", Doc: "cloud-init's first boot finished",
+			Setup: cloudInit("true")},
 		// Debian 12 has no update-notifier: the unit writes what Ubuntu's
 		// notify-reboot-required writes, the marker line and each
 		// package once.
@@ -36,6 +44,21 @@ echo 'tmpfs /srv/www tmpfs size=64m,mode=0755 0 0' >>/etc/fstab
 RemainAfterExit=yes
 ExecStart=/bin/sh -c 'echo "*** System restart required ***" >/run/reboot-required; for p in linux-image-6.1.0-28-amd64 libc6 libc6; do grep -qsx "$p" /run/reboot-required.pkgs || echo "$p" >>/run/reboot-required.pkgs; done'`)},
 	}
+}
+
+// cloudInit is a Setup script that enables cloud-init and seeds it, with
+// runcmd as its one command. The locale is C.UTF-8: with cloud-init's
+// default, en_US.UTF-8, which a minbase root cannot generate, its config
+// stage failed (seen: "update-locale: Error: invalid locale settings").
+// The node keeps the host key the fleet pinned: by default cloud-init
+// deletes and regenerates host keys on a first boot (seen: the probe said
+// ssh_host_key_mismatch), which a provider reports through its API.
+func cloudInit(runcmd string) string {
+	return `rm -f /etc/cloud/cloud-init.disabled
+mkdir -p /var/lib/cloud/seed/nocloud
+printf 'instance-id: fleet-node\nlocal-hostname: node\n' >/var/lib/cloud/seed/nocloud/meta-data
+printf '#cloud-config\nlocale: C.UTF-8\nssh_deletekeys: false\nssh_genkeytypes: []\nruncmd:\n  - "` + runcmd + `"\n' >/var/lib/cloud/seed/nocloud/user-data
+`
 }
 
 // unit is a Setup script that writes and enables a unit wanted by

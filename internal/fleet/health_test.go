@@ -20,8 +20,12 @@ import (
 func healthFake(profile string) sshtest.Health {
 	switch profile {
 	case "booting":
-		// The fleet's node has no cloud-init: systemd alone says starting.
+		// cloud-init is disabled there: systemd alone says starting.
 		return sshtest.Health{SystemState: "starting"}
+	case "cloud-init-running":
+		return sshtest.Health{SystemState: "starting", CloudInit: readiness.CloudInitRunning}
+	case "cloud-init-done":
+		return sshtest.Health{CloudInit: readiness.CloudInitDone}
 	case "degraded":
 		return sshtest.Health{FailedUnits: []sshtest.FailedUnit{{Name: "pressluft-broken.service", Description: "A unit that fails"}}}
 	case "dpkg-locked":
@@ -49,6 +53,13 @@ var healthCases = []struct {
 }{
 	{"booting", "systemctl is-system-running; systemctl list-jobs --no-legend | grep -c pressluft-firstboot", "starting",
 		readiness.StatePending, readiness.CodeNodeBooting, readiness.CodeNodeBooting, "systemd: starting"},
+	// The real cloud-init says where its first boot is: the probe reads
+	// its files under /run/cloud-init, never runs it.
+	{"cloud-init-running", "cloud-init status; systemctl is-system-running", "status: running\nstarting",
+		readiness.StatePending, readiness.CodeNodeBooting, readiness.CodeNodeBooting, "systemd: starting, cloud-init: running"},
+	// Finished: no reason at all (code "").
+	{"cloud-init-done", "cloud-init status; systemctl is-system-running", "status: done\nrunning",
+		readiness.StateReady, "", "", ""},
 	{"degraded", "systemctl is-system-running; systemctl --failed --plain --no-legend", "degraded\npressluft-broken.service",
 		readiness.StateReady, "", readiness.CodeSystemDegraded, "pressluft-broken.service"},
 	// dpkg itself says so: a command that needs the lock is refused.
@@ -81,15 +92,26 @@ func TestHealthProfiles(t *testing.T) {
 			if rep.State != c.state || rep.PrimaryReason != c.primary {
 				t.Errorf("got %s/%q, want %s/%q (node: %q)", rep.State, rep.PrimaryReason, c.state, c.primary, fact)
 			}
-			i := slices.IndexFunc(rep.Reasons, func(x readiness.Reason) bool { return x.Code == c.code })
-			if i < 0 {
-				t.Fatalf("no %s reason in %+v", c.code, rep.Reasons)
-			}
-			if info, _ := readiness.Lookup(c.code); rep.Reasons[i].Severity != info.Severity {
-				t.Errorf("%s: severity %s, want %s", c.code, rep.Reasons[i].Severity, info.Severity)
-			}
-			if !strings.Contains(rep.Reasons[i].Observed, c.observed) {
-				t.Errorf("%s: observed %q, want it to contain %q", c.code, rep.Reasons[i].Observed, c.observed)
+			if c.code == "" {
+				if len(rep.Reasons) > 0 {
+					t.Errorf("got reasons %+v, want none", rep.Reasons)
+				}
+				// The boot check saw cloud-init's end, not its absence.
+				if i := slices.IndexFunc(rep.Checks, func(x readiness.Check) bool { return x.Name == "boot" }); i < 0 ||
+					!strings.Contains(rep.Checks[i].Observed, "cloud-init: done") {
+					t.Errorf("boot check %+v, want it to observe cloud-init: done", rep.Checks)
+				}
+			} else {
+				i := slices.IndexFunc(rep.Reasons, func(x readiness.Reason) bool { return x.Code == c.code })
+				if i < 0 {
+					t.Fatalf("no %s reason in %+v", c.code, rep.Reasons)
+				}
+				if info, _ := readiness.Lookup(c.code); rep.Reasons[i].Severity != info.Severity {
+					t.Errorf("%s: severity %s, want %s", c.code, rep.Reasons[i].Severity, info.Severity)
+				}
+				if !strings.Contains(rep.Reasons[i].Observed, c.observed) {
+					t.Errorf("%s: observed %q, want it to contain %q", c.code, rep.Reasons[i].Observed, c.observed)
+				}
 			}
 			if c.state == readiness.StatePending && !rep.Retryable() {
 				t.Error("a booting node's report is not retryable")

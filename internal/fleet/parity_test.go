@@ -67,7 +67,7 @@ func fakeFor(profile string) (p sshtest.Profile, ok bool) {
 		p.Shell = sshtest.ShellNologin
 	case "noisy-bashrc":
 		p.ShellStartupOutput = "Welcome to noisy-bashrc!\n"
-	case "booting", "degraded", "dpkg-locked", "disk-low", "reboot-required":
+	case "booting", "cloud-init-running", "cloud-init-done", "degraded", "dpkg-locked", "disk-low", "reboot-required":
 		p.Health = healthFake(profile)
 	default:
 		return p, false
