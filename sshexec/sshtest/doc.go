@@ -45,7 +45,8 @@
 //	                         as systemd 252 prints them (or the "not booted with systemd" error);
 //	                         list-units lists only the units systemd would keep in memory: not a
 //	                         component whose Service is "inactive" (taken for stopped and disabled,
-//	                         as the fleet's -stopped nodes are) or not-found, nor an alias
+//	                         as the fleet's -stopped nodes are; mariadb's stays, triggered by its
+//	                         socket) or not-found, nor an alias
 //	/usr/bin/stat            -f -c '%n %i %S %b %a %c %d' DIR... (Profile.Health's Disks) and
 //	                         -L -c '%n %d %i' for the dpkg lock files, as coreutils 9.1 prints them
 //	/usr/bin/dpkg-query      -W [-f FORMAT] PATTERN... over Profile.Packages (Debian-based OS only)

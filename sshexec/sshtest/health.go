@@ -156,16 +156,20 @@ func (p Profile) unitDescription(component string) string {
 }
 
 // listedUnits are the units `systemctl list-units --all` lists, sorted by
-// name: the components' units that systemd keeps in memory (not an
-// alias, nor an "inactive" unit, which the fake takes for stopped and
-// disabled with nothing referencing it, as the fleet's -stopped nodes
-// are, nor a missing one), and Health.FailedUnits. A masked unit's
-// description is its name, as systemd 252 prints it.
+// name: the components' units that systemd keeps in memory, and
+// Health.FailedUnits. Not listed are aliases, missing units, and an
+// "inactive" unit, which the fake takes for stopped and disabled with
+// nothing referencing it, as the fleet's -stopped nodes are; except
+// mariadb's: the package's mariadb.socket, enabled and listening,
+// triggers mariadb.service, so systemd keeps it in memory even disabled
+// (as on the fleet's Debian 12 node). A masked unit's description is its
+// name, as systemd 252 prints it.
 func (p Profile) listedUnits() []listedUnit {
 	var out []listedUnit
 	for name, c := range p.Components {
 		names := p.unitNames(name)
-		if len(names) == 0 || c.Service == "" || c.Service == "not-found" || c.Service == "inactive" {
+		if len(names) == 0 || c.Service == "" || c.Service == "not-found" ||
+			(c.Service == "inactive" && name != readiness.ComponentMariaDB) {
 			continue
 		}
 		pr := unitProperties(c.Service)

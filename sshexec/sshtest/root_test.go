@@ -318,6 +318,8 @@ func TestSystemctl(t *testing.T) {
 				"redis-server.service loaded activating auto-restart Advanced key-value store\n", "", 0},
 		{"list-units not in memory", ServiceInactiveProfile("nginx"), "systemctl list-units --all --plain --no-legend --full nginx.service redis.service fail2ban",
 			"", "", 0},
+		{"list-units mariadb disabled", ServiceInactiveProfile("mariadb"), "systemctl list-units --all --plain --no-legend --full mariadb.service",
+			"mariadb.service loaded inactive dead MariaDB 10.11.8 database server\n", "", 0},
 		{"list-units failed", ServiceStateProfile("nginx", "failed"), "systemctl list-units --state=failed --plain --no-legend --no-pager",
 			"nginx.service loaded failed failed A high performance web server and a reverse proxy server\n", "", 0},
 		{"list-units without --all", ServiceStateProfile("redis", "masked"), "systemctl list-units --plain --no-legend --full redis-server.service fail2ban.service",
