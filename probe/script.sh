@@ -6,7 +6,8 @@ PATH=$R/usr/local/sbin:$R/usr/local/bin:$R/usr/sbin:$R/usr/bin:$R/sbin:$R/bin; e
 # Sent on stdin to `exec /bin/sh -s`. A constant: nothing about the node or
 # the request is ever spliced into it. It uses only sh builtins and, at
 # most, sudo (twice when it refuses), grep (over dpkg's status file; dpkg-query without it),
-# systemctl (twice more for the system's state, thrice when it is degraded), stat
+# systemctl (list-units for the services' units, and show only for those it
+# does not list; once more for the system's state, twice when it is degraded), stat
 # (twice: free space, the dpkg locks' inodes) and a tool's own version flag when no
 # installed package covers it, reads files only under "$R", and runs
 # every command with stdin from /dev/null. All work happens in main, which
