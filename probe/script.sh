@@ -6,7 +6,8 @@ PATH=$R/usr/local/sbin:$R/usr/local/bin:$R/usr/sbin:$R/usr/bin:$R/sbin:$R/bin; e
 # Sent on stdin to `exec /bin/sh -s`. A constant: nothing about the node or
 # the request is ever spliced into it. It uses only sh builtins and, at
 # most, sudo (twice when it refuses), grep (over dpkg's status file; dpkg-query without it),
-# systemctl (twice more for the system's state, thrice when it is degraded), stat
+# systemctl (list-units for the services' units, and show only for those it
+# does not list; once more for the system's state, twice when it is degraded), stat
 # (twice: free space, the dpkg locks' inodes) and a tool's own version flag when no
 # installed package covers it, reads files only under "$R", and runs
 # every command with stdin from /dev/null. All work happens in main, which
@@ -292,58 +293,115 @@ job_packages() {
 	fi
 }
 
-# unit COMPONENT PATH UNIT records COMPONENT.unit, COMPONENT.load and
-# COMPONENT.active, the next unit's LoadState and ActiveState of what
-# `systemctl show` printed (in T), when the tool at PATH exists.
+# unit COMPONENT PATH UNIT LISTED records COMPONENT.unit, COMPONENT.load
+# and COMPONENT.active when the tool at PATH exists: the LoadState and
+# ActiveState list-units printed for the unit (LISTED, "LOAD ACTIVE"), or,
+# when it did not list it, the next unit's of what `systemctl show`
+# printed (in T).
 unit() {
 	if [ -n "$2" ]; then
 		n_l= n_a=
-		while [ -n "$T" ]; do
-			next
-			case $L in
-			'') break ;;
-			LoadState=*) n_l=${L#LoadState=} ;;
-			ActiveState=*) n_a=${L#ActiveState=} ;;
-			esac
-		done
+		if [ -n "$4" ]; then
+			n_l=${4% *}
+			n_a=${4#* }
+		else
+			while [ -n "$T" ]; do
+				next
+				case $L in
+				'') break ;;
+				LoadState=*) n_l=${L#LoadState=} ;;
+				ActiveState=*) n_a=${L#ActiveState=} ;;
+				esac
+			done
+		fi
 		rec "$1.unit" "$3"
 		rec "$1.load" "$n_l" 1
 		rec "$1.active" "$n_a" 1
 	fi
 }
 
-# units records the service state of every service found, reading the
-# blocks `systemctl show` printed from T ("" when not run), one per unit in
-# argument order, separated by empty lines.
+# units records the service state of every service found: what
+# list-units listed for it (u_*), or the next block `systemctl show`
+# printed in T ("" when not run), one per unit not listed, in argument
+# order, separated by empty lines.
 units() {
-	unit nginx "$P_NGINX" nginx
-	unit php-fpm "$P_PHP" "php$F_V-fpm"
-	unit mariadb "$P_MARIADB" mariadb
-	unit redis "$P_REDIS" redis-server
-	unit fail2ban "$P_F2B" fail2ban
+	unit nginx "$P_NGINX" nginx "$u_nginx"
+	unit php-fpm "$P_PHP" "php$F_V-fpm" "$u_php"
+	unit mariadb "$P_MARIADB" mariadb "$u_mariadb"
+	unit redis "$P_REDIS" redis-server "$u_redis"
+	unit fail2ban "$P_F2B" fail2ban "$u_f2b"
 }
 
-# job_systemctl runs one `systemctl show` for every service found: its
-# LoadState tells a masked or missing unit, which is-active calls
+# job_systemctl asks systemd once, with `systemctl list-units`
+# (ListUnitsByPatterns, which reads only what it is asked for, where show
+# fetches every property of every unit), for the LoadState and
+# ActiveState of every service found: the first three fields of each line,
+# UNIT LOAD ACTIVE (SUB, JOB and DESCRIPTION, which has spaces, are never
+# read; --plain prints no status glyph, and a first field that is not a
+# unit name is skipped anyway). systemd lists only the units it has in
+# memory: for those it did not list (stopped and disabled with nothing
+# referencing them, or absent), one `systemctl show` tells a loaded
+# inactive unit from a masked or missing one, which is-active calls
 # inactive.
 job_systemctl() {
+	u_nginx= u_php= u_mariadb= u_redis= u_f2b=
 	set --
 	if [ -n "$P_NGINX" ]; then
-		set -- "$@" nginx
+		set -- "$@" nginx.service
 	fi
 	if [ -n "$P_PHP" ]; then
-		set -- "$@" "php$F_V-fpm"
+		set -- "$@" "php$F_V-fpm.service"
 	fi
 	if [ -n "$P_MARIADB" ]; then
-		set -- "$@" mariadb
+		set -- "$@" mariadb.service
 	fi
 	if [ -n "$P_REDIS" ]; then
-		set -- "$@" redis-server
+		set -- "$@" redis-server.service
 	fi
 	if [ -n "$P_F2B" ]; then
-		set -- "$@" fail2ban
+		set -- "$@" fail2ban.service
 	fi
-	T=$("$SYSTEMCTL" show -p LoadState,ActiveState "$@" 2>/dev/null </dev/null)
+	T=$("$SYSTEMCTL" list-units --all --plain --no-legend --full "$@" 2>/dev/null </dev/null)
+	set -f
+	while [ -n "$T" ]; do
+		next
+		set -- $L
+		case ${1-} in
+		*.service) ;;
+		*) [ $# -eq 0 ] || shift ;;
+		esac
+		if [ $# -lt 3 ]; then
+			continue
+		fi
+		case $1 in
+		nginx.service) u_nginx="$2 $3" ;;
+		"php$F_V-fpm.service") u_php="$2 $3" ;;
+		mariadb.service) u_mariadb="$2 $3" ;;
+		redis-server.service) u_redis="$2 $3" ;;
+		fail2ban.service) u_f2b="$2 $3" ;;
+		esac
+	done
+	set +f
+	set --
+	if [ -n "$P_NGINX" ] && [ -z "$u_nginx" ]; then
+		set -- "$@" nginx.service
+	fi
+	if [ -n "$P_PHP" ] && [ -z "$u_php" ]; then
+		set -- "$@" "php$F_V-fpm.service"
+	fi
+	if [ -n "$P_MARIADB" ] && [ -z "$u_mariadb" ]; then
+		set -- "$@" mariadb.service
+	fi
+	if [ -n "$P_REDIS" ] && [ -z "$u_redis" ]; then
+		set -- "$@" redis-server.service
+	fi
+	if [ -n "$P_F2B" ] && [ -z "$u_f2b" ]; then
+		set -- "$@" fail2ban.service
+	fi
+	T=
+	if [ $# -gt 0 ]; then
+		T=$("$SYSTEMCTL" show -p LoadState,ActiveState "$@" 2>/dev/null </dev/null)
+	fi
 	units
 }
 
@@ -499,7 +557,7 @@ records() {
 		rec php-fpm.conf_d "$INIS" 512
 	fi
 	if [ "$SD" = yes ] && [ -z "$SYSTEMCTL" ]; then
-		T=
+		T= u_nginx= u_php= u_mariadb= u_redis= u_f2b=
 		units
 		rec system.state ""
 	fi

@@ -84,13 +84,50 @@ func phpStub(version string, modules []string) string {
 		"-m) " + say(modules...) + " ;;\n*) exit 64 ;;\nesac"
 }
 
-// systemctlStub answers `show -p LoadState,ActiveState UNIT...` from a
-// unit -> state table the way systemd does: a block per unit, blocks
-// separated by an empty line; "masked" and "not-found" are LoadStates
-// (with ActiveState inactive), and a unit not in the table is not-found.
+// systemctlStub answers `list-units --all --plain --no-legend --full
+// UNIT.service...` and `show -p LoadState,ActiveState UNIT...` from a
+// unit -> state table the way systemd 252 does: "masked" and "not-found"
+// are LoadStates (with ActiveState inactive), and a unit not in the table
+// is not-found. list-units lists only the units systemd has in memory: as
+// on the fleet's nodes, neither a stopped and disabled unit ("inactive")
+// nor a missing one.
 func systemctlStub(units map[string]string) string {
+	var listed []string
+	for _, u := range slices.Sorted(maps.Keys(units)) {
+		if s := units[u]; s != "inactive" && s != "not-found" {
+			load, active, sub := "loaded", s, s
+			if s == "masked" {
+				load, active, sub = s, "inactive", "dead"
+			}
+			listed = append(listed, u+".service "+load+" "+active+" "+sub+" The "+u+" unit")
+		}
+	}
+	return systemctlListStub(listed, units)
+}
+
+// systemctlListStub prints lines for `list-units --all --plain
+// --no-legend --full UNIT.service...` (those whose unit is asked for) and
+// answers `show -p LoadState,ActiveState UNIT...` from units, but fails
+// (exit 64) when shown a unit list-units listed: the script must ask show
+// only for the units list-units did not list.
+func systemctlListStub(lines []string, units map[string]string) string {
 	var b strings.Builder
-	b.WriteString("[ \"$1 $2 $3\" = 'show -p LoadState,ActiveState' ] && [ $# -gt 3 ] || exit 64\nshift 3\nsep=\nfor u in \"$@\"; do\n[ -z \"$sep\" ] || echo\nsep=1\ncase $u in\n")
+	b.WriteString("case \"$1 $2 $3 $4 $5\" in\n'list-units --all --plain --no-legend --full')\n")
+	for _, l := range lines {
+		u := listedUnit(l)
+		if u == "" {
+			b.WriteString(say(l) + "\n")
+			continue
+		}
+		b.WriteString("case \" $* \" in *' " + u + ".service '*) " + say(l) + " ;; esac\n")
+	}
+	b.WriteString("exit 0 ;;\nesac\n")
+	b.WriteString("[ \"$1 $2 $3\" = 'show -p LoadState,ActiveState' ] && [ $# -gt 3 ] || exit 64\nshift 3\nsep=\nfor u in \"$@\"; do\n[ -z \"$sep\" ] || echo\nsep=1\ncase ${u%.service} in\n")
+	for _, l := range lines {
+		if u := listedUnit(l); u != "" {
+			b.WriteString(u + ") " + sayErr("show asked for "+u+", which list-units listed") + "; exit 64 ;;\n")
+		}
+	}
 	for _, u := range slices.Sorted(maps.Keys(units)) {
 		load, active := "loaded", units[u]
 		if active == "masked" || active == "not-found" {
@@ -100,6 +137,19 @@ func systemctlStub(units map[string]string) string {
 	}
 	b.WriteString("*) " + say("LoadState=not-found", "ActiveState=inactive") + " ;;\nesac\ndone")
 	return b.String()
+}
+
+// listedUnit is the unit a list-units line names with its LOAD and
+// ACTIVE (its first or, after a glyph, second field, without ".service"),
+// or "": a shorter line lists nothing.
+func listedUnit(line string) string {
+	f := strings.Fields(line)
+	for i := 0; i < min(2, len(f)-2); i++ {
+		if u, ok := strings.CutSuffix(f[i], ".service"); ok {
+			return u
+		}
+	}
+	return ""
 }
 
 var readyUnits = map[string]string{
@@ -441,6 +491,36 @@ func TestScript(t *testing.T) {
 			setComponent(f, readiness.ComponentRedis, func(c *readiness.ComponentFacts) { c.Service = "not-found" })
 			setComponent(f, readiness.ComponentFail2ban, func(c *readiness.ComponentFacts) { c.Service = "inactive" })
 		})},
+		// list-units lists only what systemd has in memory; the rest is
+		// asked of show (which fails for a listed unit here).
+		{"nothing listed: show for every unit", readyHost().exe("usr/bin/systemctl", systemctlListStub(nil, readyUnits)), readyHostFacts()},
+		{"a stopped unit in memory is listed", readyHost().exe("usr/bin/systemctl", systemctlListStub([]string{
+			"fail2ban.service     loaded active   running Fail2Ban Service",
+			"mariadb.service      loaded active   running MariaDB 10.11.8 database server",
+			"nginx.service        loaded inactive dead    A high performance web server and a reverse proxy server",
+			"php8.3-fpm.service   loaded active   running The PHP 8.3 FastCGI Process Manager",
+			"redis-server.service loaded active   running Advanced key-value store",
+		}, nil)), withFacts(func(f *readiness.Facts) {
+			setComponent(f, readiness.ComponentNginx, func(c *readiness.ComponentFacts) { c.Service = "inactive" })
+		})},
+		// Without --plain systemd 252 puts a glyph before a failed or
+		// masked unit ("*" in the C locale); the JOB column comes before
+		// the description when some unit has a job; other lines are
+		// ignored.
+		{"glyphs, a job column and stray lines", readyHost().exe("usr/bin/systemctl", systemctlListStub([]string{
+			"* nginx.service loaded failed failed A high performance web server and a reverse proxy server",
+			"\u25cf mariadb.service masked inactive dead mariadb.service",
+			"php8.3-fpm.service loaded activating auto-restart start The PHP 8.3 FastCGI Process Manager",
+			"redis-server.service loaded",
+			"fail2ban.service",
+			"nosuch.service loaded active running Not asked for",
+			"",
+		}, map[string]string{"redis-server": "active", "fail2ban": "inactive"})), withFacts(func(f *readiness.Facts) {
+			setComponent(f, readiness.ComponentNginx, func(c *readiness.ComponentFacts) { c.Service = "failed" })
+			setComponent(f, readiness.ComponentMariaDB, func(c *readiness.ComponentFacts) { c.Service = "masked" })
+			setComponent(f, readiness.ComponentPHPFPM, func(c *readiness.ComponentFacts) { c.Service = "activating" })
+			setComponent(f, readiness.ComponentFail2ban, func(c *readiness.ComponentFacts) { c.Service = "inactive" })
+		})},
 		{"php without redis", readyHost().without(confD + "20-redis.ini"), withFacts(withoutPHPRedis)},
 		{"dangling redis ini", readyHost().without(confD+"20-redis.ini").link(confD+"20-redis.ini", "/etc/php/8.3/mods-available/redis.ini"),
 			withFacts(withoutPHPRedis)},
@@ -605,4 +685,46 @@ func firstDiff(a, b []byte) int {
 		}
 	}
 	return min(len(a), len(b))
+}
+
+// TestScriptUnitQueries: the units' state costs one systemctl when
+// list-units lists every unit, and a show only for the units it does not
+// list (besides is-system-running, which the stub does not answer).
+func TestScriptUnitQueries(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		units map[string]string
+		want  []string
+	}{
+		{"all listed", readyUnits, []string{"is-system-running", "list-units --all --plain --no-legend --full nginx.service php8.3-fpm.service mariadb.service redis-server.service fail2ban.service"}},
+		{"two not listed", map[string]string{"nginx": "active", "php8.3-fpm": "failed", "mariadb": "inactive", "fail2ban": "masked"}, []string{
+			"is-system-running",
+			"list-units --all --plain --no-legend --full nginx.service php8.3-fpm.service mariadb.service redis-server.service fail2ban.service",
+			"show -p LoadState,ActiveState mariadb.service redis-server.service",
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			// Each call appends its arguments to a log in the root.
+			root := readyHost().exe("usr/bin/systemctl", `printf '%s\n' "$*" >>"$PRESSLUFT_PROBE_ROOT/systemctl.log"`+"\n"+systemctlStub(tt.units)).build(t)
+			for _, name := range slices.Sorted(maps.Keys(shells(t))) {
+				log := filepath.Join(root, "systemctl.log")
+				if err := os.RemoveAll(log); err != nil {
+					t.Fatal(err)
+				}
+				runScript(t, shells(t)[name], root)
+				b, err := os.ReadFile(log)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+				slices.Sort(got) // the jobs run concurrently
+				if d := cmp.Diff(tt.want, got); d != "" {
+					t.Errorf("%s: systemctl calls (-want +got):\n%s", name, d)
+				}
+			}
+		})
+	}
 }

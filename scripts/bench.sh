@@ -34,7 +34,8 @@
 #     100x).
 #
 # Knobs (environment): ONLY=fake|real|fleet|gate|dash|health (default: the
-# first five; health only when asked), HEALTH_ROUNDS=300,
+# first five; health only when asked), HEALTH_ROUNDS=300, HEALTH_BEFORE=REV
+# (health: also time REV's script, e.g. a commit before a change),
 # COUNT=5 BENCHTIME=2s (fake rounds), REAL_ROUNDS=7 REAL_BENCHTIME=1s,
 # FLEET_NODES=1000 FLEET_WORKERS=32 FLEET_ROUNDS=5, DASH_ROUNDS=5
 # DASH_BENCHTIME=20x.
@@ -199,16 +200,25 @@ if [ "$only" = health ]; then
     # The last commit whose script is protocol 2.
     git show e991a91f34eba04cac8a09c731522ef410ac896a:probe/script.sh >"$tmp/v2.sh"
     cp probe/script.sh "$tmp/v3.sh"
-    # One bash loop in the node: each round runs both scripts as the
-    # probe does (/bin/sh -s, the script on stdin), the order alternating.
+    scripts="v2 v3"
+    # HEALTH_BEFORE=REV also times REV's script ("before"), in the same
+    # rounds: what a change to the script saved.
+    if [ -n "${HEALTH_BEFORE:-}" ]; then
+      git show "$HEALTH_BEFORE:probe/script.sh" >"$tmp/before.sh"
+      scripts="v2 before v3"
+    fi
+    # One bash loop in the node: each round runs every script as the
+    # probe does (/bin/sh -s, the script on stdin), the order rotating.
     cat >"$tmp/time.sh" <<'TIME'
+s=($2)
+n=${#s[@]}
 for i in $(seq "$1"); do
-  if ((i % 2)); then order="v2 v3"; else order="v3 v2"; fi
-  for s in $order; do
+  for ((j = 0; j < n; j++)); do
+    x=${s[(i + j + 1) % n]}
     t0=${EPOCHREALTIME/./}
-    /bin/sh -s </tmp/$s.sh >/dev/null 2>&1
+    /bin/sh -s </tmp/$x.sh >/dev/null 2>&1
     t1=${EPOCHREALTIME/./}
-    echo "$s $((t1 - t0))"
+    echo "$x $((t1 - t0))"
   done
 done
 TIME
@@ -224,11 +234,18 @@ TIME
       sshn() { ssh -q -i "$key" -o UserKnownHostsFile="$tmp/known_hosts" -o StrictHostKeyChecking=yes -o BatchMode=yes pressluft@"$addr" "$@"; }
       sshn 'cat >/tmp/v2.sh' <"$tmp/v2.sh"
       sshn 'cat >/tmp/v3.sh' <"$tmp/v3.sh"
+      if [ -n "${HEALTH_BEFORE:-}" ]; then
+        sshn 'cat >/tmp/before.sh' <"$tmp/before.sh"
+      fi
       sshn 'cat >/tmp/time.sh' <"$tmp/time.sh"
-      sshn "bash /tmp/time.sh $hrounds" >"$tmp/h-$name.txt"
+      sshn "bash /tmp/time.sh $hrounds '$scripts'" >"$tmp/h-$name.txt"
       v2=$(awk '$1 == "v2" { print $2 }' "$tmp/h-$name.txt" | median)
       v3=$(awk '$1 == "v3" { print $2 }' "$tmp/h-$name.txt" | median)
       awk -v n="$name" -v a="$v2" -v b="$v3" 'BEGIN { printf "%-10s %-4s %8.2f ms %8.2f ms %+8.2f ms %11.2fx\n", n, "", a/1000, b/1000, (b-a)/1000, b/a }'
+      if [ -n "${HEALTH_BEFORE:-}" ]; then
+        bf=$(awk '$1 == "before" { print $2 }' "$tmp/h-$name.txt" | median)
+        awk -v n="$name" -v a="$bf" -v b="$v3" -v r="$HEALTH_BEFORE" 'BEGIN { printf "%-10s before (%s) %.2f ms, now %.2f ms: %+.2f ms, %.2fx\n", n, r, a/1000, b/1000, (b-a)/1000, b/a }'
+      fi
     done 3<"$tmp/up.json"
     echo "target (issue 11): at most +1 ms at the median over the protocol-2 script"
   fi

@@ -133,6 +133,7 @@ func TestHealthProfiles(t *testing.T) {
 			}
 		})
 	}
+	t.Run("unit-query", func(t *testing.T) { testUnitQuery(t, f) })
 }
 
 // codes are a report's state and its reasons' codes, components and

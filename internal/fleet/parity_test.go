@@ -37,7 +37,7 @@ func fakeFor(profile string) (p sshtest.Profile, ok bool) {
 		service(readiness.ComponentPHPFPM, "inactive")
 	case "mariadb-stopped":
 		service(readiness.ComponentMariaDB, "inactive")
-	case "redis-stopped":
+	case "redis-stopped", "redis-condition-failed":
 		service(readiness.ComponentRedis, "inactive")
 	case "fail2ban-stopped":
 		service(readiness.ComponentFail2ban, "inactive")

@@ -66,6 +66,11 @@ func Profiles() []Profile {
 			Setup: `sed -i '1i echo "Welcome to $(hostname)!"' /home/` + User + `/.bashrc`},
 		{Name: "port-2222", Doc: "sshd listens on 2222 only", Port: 2222,
 			Setup: `echo 'Port 2222' >/etc/ssh/sshd_config.d/port.conf`},
+		// Enabled, so wanted by multi-user.target and kept in systemd's
+		// memory, unlike the disabled -stopped units: list-units lists
+		// it, loaded and inactive.
+		{Name: "redis-condition-failed", Doc: "redis-server enabled, but its start condition fails at boot: inactive (dead) and still in systemd's memory",
+			Setup: `mkdir -p /etc/systemd/system/redis-server.service.d && printf '[Unit]\nConditionPathExists=/nonexistent\n' >/etc/systemd/system/redis-server.service.d/condition.conf`},
 	}
 }
 

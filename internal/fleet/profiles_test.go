@@ -42,6 +42,7 @@ var profileCases = []struct {
 	{"redis-masked", "systemctl is-enabled redis-server", "masked", readiness.CodeRuntimeServiceInactive, readiness.ComponentRedis},
 	{"redis-activating", "systemctl show -p ActiveState,SubState redis-server", "ActiveState=activating\nSubState=auto-restart", readiness.CodeRuntimeServiceInactive, readiness.ComponentRedis},
 	{"redis-not-found", "systemctl show -p LoadState redis-server", "LoadState=not-found", readiness.CodeRuntimeServiceInactive, readiness.ComponentRedis},
+	{"redis-condition-failed", "systemctl is-enabled redis-server; systemctl list-units --all --plain --no-legend redis-server.service", "enabled\nredis-server.service loaded inactive dead", readiness.CodeRuntimeServiceInactive, readiness.ComponentRedis},
 	{"php-redis-missing", "php-fpm8.2 -m | grep -cx redis", "0", readiness.CodeRuntimeExtensionMissing, readiness.ComponentPHPFPM},
 	{"wp-cli-missing", "command -v wp || echo absent", "absent", readiness.CodeRuntimeComponentMissing, readiness.ComponentWPCLI},
 	{"sudo-missing", "command -v sudo || echo absent", "absent", readiness.CodeSudoMissing, ""},
@@ -146,6 +147,7 @@ func TestProfiles(t *testing.T) {
 		}
 		testSudoValidates(t, n)
 	})
+	t.Run("unit-query", func(t *testing.T) { testUnitQuery(t, f) })
 	t.Run("fake-parity", func(t *testing.T) { testFakeParity(t, f) })
 	t.Run("client-side", func(t *testing.T) { testClientSide(t, f) })
 }

@@ -41,8 +41,12 @@
 //
 //	/usr/bin/sudo            sudo -n CMD and sudo -n -v per Profile.Sudo, with sudo 1.9's real messages
 //	/usr/bin/systemctl       is-active UNIT..., show [-p PROP,...] UNIT..., is-system-running,
-//	                         list-units --state=failed --plain --no-legend as systemd 252 prints them
-//	                         (or the "not booted with systemd" error)
+//	                         list-units [--all] [--state=S] --plain --no-legend [--full] [PATTERN...]
+//	                         as systemd 252 prints them (or the "not booted with systemd" error);
+//	                         list-units lists only the units systemd would keep in memory: not a
+//	                         component whose Service is "inactive" (taken for stopped and disabled,
+//	                         as the fleet's -stopped nodes are; mariadb's stays, triggered by its
+//	                         socket) or not-found, nor an alias
 //	/usr/bin/stat            -f -c '%n %i %S %b %a %c %d' DIR... (Profile.Health's Disks) and
 //	                         -L -c '%n %d %i' for the dpkg lock files, as coreutils 9.1 prints them
 //	/usr/bin/dpkg-query      -W [-f FORMAT] PATTERN... over Profile.Packages (Debian-based OS only)

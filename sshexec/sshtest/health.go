@@ -120,26 +120,135 @@ func systemStateCase(p Profile) string {
 	return "\tif [ -z \"$quiet\" ]; then printf '%s\\n' " + q(p.SystemState()) + "; fi\n\texit " + rc
 }
 
-// failedUnitsCase is the stub's `list-units --state=failed --plain
-// --no-legend`: one line per unit, its columns (UNIT LOAD ACTIVE SUB
-// DESCRIPTION) padded to the widest, as systemd 252 prints them.
-func failedUnitsCase(p Profile) string {
-	units := p.failedUnits()
-	w := 0
-	for _, u := range units {
-		w = max(w, len(u.Name))
-	}
-	var b strings.Builder
-	b.WriteString("\tcase \" $* \" in *' --state=failed '*) ;; *) printf 'sshtest: the systemctl stub does not simulate: %s\\n' \"$*\" >&2; exit 2 ;; esac\n")
-	for _, u := range units {
-		d := u.Description
-		if d == "" {
-			d = u.Name
+// listedUnit is a unit systemd has in memory, as list-units prints it.
+type listedUnit struct {
+	name, load, active, sub, desc string
+}
+
+// unitDescription is a component unit's Description as the Debian 12 and
+// Ubuntu 24.04 packages write it.
+func (p Profile) unitDescription(component string) string {
+	switch component {
+	case readiness.ComponentNginx:
+		return "A high performance web server and a reverse proxy server"
+	case readiness.ComponentPHPFPM:
+		return "The PHP " + p.phpBranch() + " FastCGI Process Manager"
+	case readiness.ComponentMariaDB:
+		// The upstream version of the package ("10.11.6" of
+		// "1:10.11.6-0+deb12u1"), or of what the tool reports.
+		v := p.Components[component].Package
+		if _, after, ok := strings.Cut(v, ":"); ok {
+			v = after
 		}
-		fmt.Fprintf(&b, "\tprintf '%%s\\n' %s\n", q(fmt.Sprintf("%-*s loaded failed failed %s", w, u.Name, d)))
+		if i := strings.LastIndex(v, "-"); i >= 0 {
+			v = v[:i]
+		}
+		if v == "" {
+			v, _, _ = strings.Cut(p.Components[component].Version, "-")
+		}
+		return "MariaDB " + v + " database server"
+	case readiness.ComponentRedis:
+		return "Advanced key-value store"
+	case readiness.ComponentFail2ban:
+		return "Fail2Ban Service"
 	}
-	b.WriteString("\texit 0")
-	return b.String()
+	return component
+}
+
+// listedUnits are the units `systemctl list-units --all` lists, sorted by
+// name: the components' units that systemd keeps in memory, and
+// Health.FailedUnits. Not listed are aliases, missing units, and an
+// "inactive" unit, which the fake takes for stopped and disabled with
+// nothing referencing it, as the fleet's -stopped nodes are; except
+// mariadb's: the package's mariadb.socket, enabled and listening,
+// triggers mariadb.service, so systemd keeps it in memory even disabled
+// (as on the fleet's Debian 12 node). A masked unit's description is its
+// name, as systemd 252 prints it.
+func (p Profile) listedUnits() []listedUnit {
+	var out []listedUnit
+	for name, c := range p.Components {
+		names := p.unitNames(name)
+		if len(names) == 0 || c.Service == "" || c.Service == "not-found" ||
+			(c.Service == "inactive" && name != readiness.ComponentMariaDB) {
+			continue
+		}
+		pr := unitProperties(c.Service)
+		u := listedUnit{names[0] + ".service", pr[0], pr[1], pr[2], p.unitDescription(name)}
+		if c.Service == "masked" {
+			u.desc = u.name
+		}
+		out = append(out, u)
+	}
+	for _, f := range p.Health.FailedUnits {
+		d := f.Description
+		if d == "" {
+			d = f.Name
+		}
+		out = append(out, listedUnit{f.Name, "loaded", "failed", "failed", d})
+	}
+	slices.SortFunc(out, func(a, b listedUnit) int { return strings.Compare(a.name, b.name) })
+	return out
+}
+
+// listUnitsCase is the stub's `list-units [--all] [--state=STATE,...]
+// --plain --no-legend [--full] [PATTERN...]`: the listed units that match
+// a pattern (a shell pattern on the whole name: "nginx" does not match
+// nginx.service) and a state (load, active or sub), or without --state and
+// --all only those not inactive; one line each, its columns (UNIT LOAD
+// ACTIVE SUB DESCRIPTION) padded to the widest of the lines printed, as
+// systemd 252 prints them. There is never a JOB column.
+func listUnitsCase(p Profile) string {
+	var rows strings.Builder
+	for _, u := range p.listedUnits() {
+		fmt.Fprintf(&rows, "		lu %s %s %s %s %s\n", q(u.name), q(u.load), q(u.active), q(u.sub), q(u.desc))
+	}
+	return `	l_all= l_state=
+	for a in "$@"; do
+		case $a in
+		--plain | --no-legend | --full | -l | --no-pager) ;;
+		--all | -a) l_all=1 ;;
+		--state=*) l_state=${a#--state=} ;;
+		-*) printf 'sshtest: the systemctl stub does not simulate: %s\n' "$*" >&2; exit 2 ;;
+		esac
+	done
+	case " $* " in *' --plain '*) ;; *) printf 'sshtest: the systemctl stub does not simulate: %s\n' "$*" >&2; exit 2 ;; esac
+	case " $* " in *' --no-legend '*) ;; *) printf 'sshtest: the systemctl stub does not simulate: %s\n' "$*" >&2; exit 2 ;; esac
+	pad() { P=$1; while [ "${#P}" -lt "$2" ]; do P="$P "; done; }
+	w1=0 w2=0 w3=0 w4=0
+	lu() {
+		if [ -n "$l_state" ]; then
+			case ,$l_state, in *,"$2",* | *,"$3",* | *,"$4",*) ;; *) return 0 ;; esac
+		elif [ -z "$l_all" ] && [ "$3" = inactive ]; then
+			return 0
+		fi
+		if [ -n "$units" ]; then
+			l_m=
+			set -f
+			for l_p in $units; do
+				case $1 in $l_p) l_m=1 ;; esac
+			done
+			set +f
+			[ -n "$l_m" ] || return 0
+		fi
+		if [ "$l_pass" = w ]; then
+			[ "${#1}" -le "$w1" ] || w1=${#1}
+			[ "${#2}" -le "$w2" ] || w2=${#2}
+			[ "${#3}" -le "$w3" ] || w3=${#3}
+			[ "${#4}" -le "$w4" ] || w4=${#4}
+			return 0
+		fi
+		pad "$1" "$w1"
+		l_o=$P
+		pad "$2" "$w2"
+		l_o="$l_o $P"
+		pad "$3" "$w3"
+		l_o="$l_o $P"
+		pad "$4" "$w4"
+		printf '%s\n' "$l_o $P $5"
+	}
+	for l_pass in w p; do
+` + rows.String() + `	done
+	exit 0`
 }
 
 // lockDev is the device the fake root's files are on, as stat %d prints

@@ -328,7 +328,7 @@ func systemctlStub(p Profile) string {
 	nf := unitProperties("")
 	return `#!/bin/sh
 # sshtest stub for systemctl: only is-active, show, is-system-running and
-# list-units --state=failed are simulated
+# list-units --plain --no-legend are simulated
 quiet=
 verb=
 props=LoadState,ActiveState,SubState,UnitFileState
@@ -350,7 +350,7 @@ is-system-running)
 ` + systemStateCase(p) + `
 	;;
 list-units)
-` + failedUnitsCase(p) + `
+` + listUnitsCase(p) + `
 	;;
 is-active|show) ;;
 '') printf 'sshtest: the systemctl stub does not simulate: %s\n' "$*" >&2; exit 2 ;;

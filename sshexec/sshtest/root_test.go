@@ -304,6 +304,26 @@ func TestSystemctl(t *testing.T) {
 			"LoadState=loaded\nActiveState=failed\n", "", 0},
 		{"show activating", ServiceStateProfile("redis", "activating"), "systemctl show -p LoadState,ActiveState,SubState redis-server",
 			"LoadState=loaded\nActiveState=activating\nSubState=auto-restart\n", "", 0},
+		// list-units lists what systemd has in memory, sorted, padded to
+		// the widest line printed: neither a stopped and disabled unit
+		// nor a missing one, nor a pattern without ".service".
+		{"list-units", ServiceStateProfile("redis", "masked"), "systemctl list-units --all --plain --no-legend --full nginx.service php8.3-fpm.service mariadb.service redis-server.service fail2ban.service nosuch.service",
+			"fail2ban.service     loaded active   running Fail2Ban Service\n" +
+				"mariadb.service      loaded active   running MariaDB 10.11.8 database server\n" +
+				"nginx.service        loaded active   running A high performance web server and a reverse proxy server\n" +
+				"php8.3-fpm.service   loaded active   running The PHP 8.3 FastCGI Process Manager\n" +
+				"redis-server.service masked inactive dead    redis-server.service\n", "", 0},
+		{"list-units activating", ServiceStateProfile("redis", "activating"), "systemctl list-units --all --plain --no-legend --full redis-server.service nginx.service",
+			"nginx.service        loaded active     running      A high performance web server and a reverse proxy server\n" +
+				"redis-server.service loaded activating auto-restart Advanced key-value store\n", "", 0},
+		{"list-units not in memory", ServiceInactiveProfile("nginx"), "systemctl list-units --all --plain --no-legend --full nginx.service redis.service fail2ban",
+			"", "", 0},
+		{"list-units mariadb disabled", ServiceInactiveProfile("mariadb"), "systemctl list-units --all --plain --no-legend --full mariadb.service",
+			"mariadb.service loaded inactive dead MariaDB 10.11.8 database server\n", "", 0},
+		{"list-units failed", ServiceStateProfile("nginx", "failed"), "systemctl list-units --state=failed --plain --no-legend --no-pager",
+			"nginx.service loaded failed failed A high performance web server and a reverse proxy server\n", "", 0},
+		{"list-units without --all", ServiceStateProfile("redis", "masked"), "systemctl list-units --plain --no-legend --full redis-server.service fail2ban.service",
+			"fail2ban.service loaded active running Fail2Ban Service\n", "", 0},
 		{"no systemd", NoSystemdProfile(), "systemctl is-active nginx", "",
 			"System has not been booted with systemd as init system (PID 1). Can't operate.\nFailed to connect to bus: Host is down\n", 1},
 	}
