@@ -48,7 +48,9 @@
 // The base root is made by `debootstrap --variant=minbase` from Debian's
 // mirror, with the packages above plus systemd, dbus, netbase, iproute2,
 // sudo, openssh-server, nftables and python3-systemd (fail2ban reads
-// sshd's journal: a minbase root has no syslog), then a set-up script
+// sshd's journal: a minbase root has no syslog), and cloud-init (disabled
+// by /etc/cloud/cloud-init.disabled on every node but the cloud-init
+// health profiles, which seed it from NoCloud), then a set-up script
 // (the stand-in wp, sshd's LogLevel VERBOSE and single ed25519 host key,
 // the user). It is cached under the cache directory
 // ($PRESSLUFT_FLEET_CACHE, default DefaultCacheDir) as base-RECIPE, where
