@@ -44,6 +44,17 @@ func TestBan(t *testing.T) {
 		require.True(t, ok, "no node %s", name)
 		return n
 	}
+	// What another process (scripts/fleet.sh status) sees of this fleet:
+	// the same nodes, in Config order, with the address the node sees the
+	// control plane connect from (the ban's subject).
+	st, err := fleet.Status(withInstance(fleet.Config{}))
+	require.NoError(t, err)
+	require.Len(t, st, len(banProfiles))
+	for i, n := range st {
+		require.Equal(t, banProfiles[i].Name, n.Name)
+		require.Equal(t, node(n.Name).HostAddr, n.HostAddr)
+		require.Equal(t, node(n.Name).Leader, n.Leader)
+	}
 	t.Run("default-never-banned", func(t *testing.T) { testNeverBanned(t, node("f2b-default")) })
 	t.Run("aggressive-never-banned", func(t *testing.T) { testNeverBanned(t, node("f2b-aggressive")) })
 	// In the jail's normal mode, two minutes of wrong-key logins (one every

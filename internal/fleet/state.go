@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -316,10 +318,25 @@ func Status(cfg Config) ([]Node, error) {
 		if k, _, _, _, err := ssh.ParseAuthorizedKey([]byte(ns.HostKey)); err == nil {
 			n.HostKey = k
 		}
+		if a, err := netip.ParseAddr(ns.Addr); err == nil && a.Is4() {
+			b := a.As4()
+			b[3] = 1 // the host end of the node's /30 (Config.hostAddr)
+			n.HostAddr = netip.AddrFrom4(b).String()
+		}
 		if ns.Leader.alive() {
 			n.Leader = ns.Leader.PID
 		}
 		nodes = append(nodes, n)
 	}
+	// Config order: node i has the i-th /30 (the state file lists nodes in
+	// the order their concurrent boots began).
+	slices.SortStableFunc(nodes, func(a, b Node) int {
+		x, errx := netip.ParseAddr(a.Addr)
+		y, erry := netip.ParseAddr(b.Addr)
+		if errx != nil || erry != nil {
+			return strings.Compare(a.Addr, b.Addr)
+		}
+		return x.Compare(y)
+	})
 	return nodes, nil
 }
