@@ -125,7 +125,16 @@ type Config struct {
 	// cheap; a panic in it is recovered and logged. A probe interrupted
 	// by Close is not reported.
 	ProbeObserver func(ProbeEvent)
-	// Logger receives probe panics and failed credential look-ups; nil
+	// Memory, if not nil, keeps each node's last observation and
+	// auth-failure history across restarts of the control plane (see
+	// MemoryStore): loaded once per node when the gate first needs it,
+	// saved after every probe, so that a restarted gate reuses a fresh
+	// report, keeps a node that refused its key in backoff and still
+	// suspects a ban. nil means the gate remembers in memory only, and a
+	// restart forgets.
+	Memory MemoryStore
+	// Logger receives probe panics, failed credential look-ups and
+	// failed or unusable Memory loads and saves; nil
 	// means no logging. Nothing logged holds keys or remote output.
 	Logger *slog.Logger
 	// Now is the clock; nil means time.Now.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pressluft/runtime-readiness/readiness"
@@ -34,6 +35,9 @@ type entry struct {
 	// ban suspicion (ban.go).
 	authFails int       // consecutive probes that ended in ssh_auth_failed
 	contactAt time.Time // gate clock of the last probe that reached sshd
+
+	loaded atomic.Bool // Config.Memory was consulted (memory.go)
+	saveMu sync.Mutex  // serialises Config.Memory.Save
 }
 
 // flight is one probe of one node, shared by every caller that waits for
@@ -97,7 +101,7 @@ func (c *Config) ttl(r readiness.Report) time.Duration {
 // evaluate returns the node's report for op: from the cache while fresh
 // (unless force), else from a shared probe.
 func (g *Gate) evaluate(ctx context.Context, n Node, op readiness.Operation, force bool) (readiness.Report, bool, error) {
-	e := g.entry(n.ID)
+	e := g.loaded(n)
 	if !force {
 		now := g.cfg.Now()
 		e.mu.Lock()
@@ -216,6 +220,9 @@ func (g *Gate) run(e *entry, n Node, f *flight) {
 		g.notifyProbe(probeEvent(obs))
 	}
 	close(f.done)
+	if err == nil {
+		g.save(e, n.ID)
+	}
 }
 
 // probe takes a fleet slot and runs the Prober under the gate's own

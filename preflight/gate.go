@@ -219,7 +219,11 @@ func (g *Gate) lastReport(n Node, now time.Time) readiness.Report {
 	if !n.probed() {
 		return g.shared(n, op, now)
 	}
-	if e := g.lookup(n.ID); e != nil {
+	e := g.lookup(n.ID)
+	if g.cfg.Memory != nil {
+		e = g.loaded(n)
+	}
+	if e != nil {
 		e.mu.Lock()
 		if e.hasObs && e.target == n.target() {
 			r := e.reportLocked(&g.cfg, op)
@@ -312,7 +316,7 @@ func (g *Gate) unprobed(n Node, op readiness.Operation, now time.Time, record bo
 	}
 	r := readiness.Evaluate(obs, g.cfg.Policy(op), op)
 	if record {
-		e := g.entry(n.ID)
+		e := g.loaded(n)
 		e.mu.Lock()
 		e.forgetLocked()
 		e.recordLocked(r, now)

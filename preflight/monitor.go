@@ -71,7 +71,7 @@ loop:
 		go func() {
 			defer wg.Done()
 			defer func() { <-slots }()
-			f, _ := g.await(ctx, g.entry(n.ID), n, true)
+			f, _ := g.await(ctx, g.loaded(n), n, true)
 			if f != nil {
 				<-f.done // the probe this monitor asked for: wait for it
 			}
@@ -87,6 +87,9 @@ loop:
 // backoff, which the Monitor respects.
 func (g *Gate) held(n Node) bool {
 	e := g.lookup(n.ID)
+	if g.cfg.Memory != nil {
+		e = g.loaded(n) // after a restart, the backoff is in the store
+	}
 	if e == nil {
 		return false
 	}
