@@ -16,7 +16,7 @@
 //     authentication inside it, strict JSON decoding, and one error
 //     helper writing {"code","message"}.
 //
-// What it writes to use the SDK is glue.go alone (under 60 lines; a test
+// What it writes to use the SDK is glue.go alone (under 80 lines; a test
 // counts them): the gate over its node records and key files, a
 // persisted known_hosts file, the ReadinessChecker its services take, and
 // the readiness endpoints mounted inside its own auth.

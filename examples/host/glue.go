@@ -1,12 +1,13 @@
 package host
 
 // Everything the host writes to use the readiness SDK, with the two lines
-// of api.go marked "readiness glue". TestGlueSize keeps it under 60 lines
+// of api.go marked "readiness glue". TestGlueSize keeps it under 80 lines
 // of code.
 
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"net/http"
 
 	"github.com/pressluft/runtime-readiness/apihttp"
@@ -30,7 +31,7 @@ func newReadiness(store *Store, cfg Config) (*readinessGlue, error) {
 		return nil, err
 	}
 	nodes := preflight.Records[Node]{Get: store.Node, List: store.Nodes, Convert: toNode, NotFound: ErrNotFound}
-	pc := preflight.Config{Nodes: nodes, Prober: &probe.Prober{}, Logger: cfg.Logger,
+	pc := preflight.Config{Nodes: nodes, Prober: &probe.Prober{}, Logger: cfg.Logger, Memory: gateMemory{store},
 		Credentials: &preflight.FileCredentials{HostKeys: preflight.SameHostKeys(kh.AcceptNew())}}
 	if cfg.EditGate != nil {
 		cfg.EditGate(&pc)
@@ -64,4 +65,33 @@ func toNode(n Node) preflight.Node {
 	host := cmp.Or(n.PublicIP, n.Hostname)
 	return preflight.Node{ID: n.ID, Name: n.Name, Lifecycle: preflight.HostLifecycle(n.Status, host), Host: host,
 		Port: n.SSHPort, User: n.SSHUser, KeyFile: n.SSHPrivateKeyPath, IsLocal: n.IsLocal}
+}
+
+// gateMemory keeps the gate's memory of each node (last report, auth
+// failures) across restarts in the store's node_readiness rows, as JSON:
+// in pressluft, a SQLite table keyed by node id.
+type gateMemory struct{ s *Store }
+
+func (g gateMemory) Load(_ context.Context, id string) (m preflight.Memory, ok bool, err error) {
+	g.s.mu.Lock()
+	defer g.s.mu.Unlock()
+	b, ok := g.s.readiness[id]
+	if ok {
+		err = json.Unmarshal(b, &m) // a row that no longer decodes: logged, no memory
+	}
+	return m, ok, err
+}
+
+func (g gateMemory) Save(_ context.Context, id string, m preflight.Memory) error {
+	b, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	g.s.mu.Lock()
+	defer g.s.mu.Unlock()
+	if g.s.readiness == nil {
+		g.s.readiness = map[string][]byte{}
+	}
+	g.s.readiness[id] = b
+	return nil
 }

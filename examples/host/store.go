@@ -52,6 +52,8 @@ type Store struct {
 	nodes []Node
 	sites []Site
 	jobs  []Job
+
+	readiness map[string][]byte // node_readiness: node id -> the gate's memory // readiness glue
 }
 
 func (s *Store) id(prefix string) string {
