@@ -35,7 +35,8 @@
 // zero Config field has a documented default: enforce mode, the
 // readiness.PolicyFor policies, 60s ReadyTTL, 10s FailTTL, 10m StaleAfter,
 // 10s ProbeTimeout, 16 probes at once, no Observer, no logging, time.Now,
-// and host keys that must be pinned (fail closed).
+// host keys that must be pinned (fail closed), and no Memory (a restart
+// forgets every node).
 //
 // # Record-based decisions
 //
@@ -89,7 +90,31 @@
 // the remediation give UnbanCommand (sudo fail2ban-client set sshd
 // unbanip CONTROL_PLANE_IP) and how to find the address. It is held under
 // the same backoff, and lasts until the node answers again. A gate
-// restarted loses this memory and reports ssh_unreachable.
+// restarted without Config.Memory loses this memory and reports
+// ssh_unreachable.
+//
+// # Memory across restarts
+//
+// Config.Memory, a MemoryStore the host implements (in pressluft, a
+// SQLite table keyed by node id holding the Memory as JSON), keeps each
+// node's last observation, the target it was taken of, when, and its
+// auth-failure history across restarts of the control plane. The gate
+// loads a node's Memory once, the first time it needs the node (Check,
+// Choose, Refresh, Report, CountStates or a Monitor round; concurrent
+// callers wait for that one Load), and saves it after every probe it
+// records, from the probe's goroutine, which Close waits for. With it a
+// restarted gate behaves as if it had not restarted: a cached report
+// within its TTL is reused, a node within its auth-failure backoff is not
+// probed by Check, Choose or the Monitor, the ban suspicion holds, and
+// Refresh still probes. A Memory of another host, port or user is not
+// used, nor one the gate could not have written (an unknown code, another
+// node's observation, a time in the future: logged). A failed Load or
+// Save is logged and never fails a decision: the node is then probed as
+// if there were no memory. Status reflects a loaded Memory (its
+// PreviousState starts over); it never loads one itself. A Memory holds
+// no key and no raw remote output: what the readiness API serves of the
+// node, and its address and SSH user. NewMemoryStore keeps Memories in
+// memory, for tests and examples.
 //
 // # Coalescing
 //
@@ -157,7 +182,9 @@
 //
 // A cached Check costs a NodeSource look-up, two clock reads, a map
 // look-up under a per-node mutex and the Observer: well under a
-// microsecond with MemoryNodes (BenchmarkCheckCached). An uncached Check
+// microsecond with MemoryNodes (BenchmarkCheckCached); with a Memory, the
+// first call for each node adds one Load, and every probe one Save. An
+// uncached Check
 // costs one SSH round trip of the Prober (typically 100-500 ms, at most
 // ProbeTimeout) plus one readiness.Evaluate per operation. The gate keeps
 // one small entry per node it has seen, with the last observation and
