@@ -47,7 +47,7 @@ env -u PRESSLUFT_FLEET go test -race -count=1 ./...
 # machine that cannot run them fails). Reports the step's time and the
 # machine's peak memory in use, the figures docs/performance.md records.
 fleet_pkgs=(./internal/fleet/... ./internal/realhost/)
-echo "== fleet tests (${fleet_pkgs[*]}; examples/devserver -run Fleet)"
+echo "== fleet tests (${fleet_pkgs[*]}; examples/devserver -run TestOnFleet)"
 if [ "$(id -u)" -ne 0 ]; then
   echo "fleet: skipped: needs root (sudo bash scripts/test.sh runs them)"
 elif ! why=$(go run ./internal/fleet/cmd/fleet check 2>&1); then
@@ -78,7 +78,7 @@ else
     go test -race -count=1 "${fleet_pkgs[@]}" || rc=$?
   fi
   if [ "$rc" -eq 0 ]; then
-    go test -race -count=1 -run Fleet ./examples/devserver/ || rc=$?
+    go test -race -count=1 -run '^TestOnFleet$' ./examples/devserver/ || rc=$?
   fi
   kill "$sampler" 2>/dev/null || true
   wait "$sampler" 2>/dev/null || true

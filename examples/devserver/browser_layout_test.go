@@ -112,13 +112,8 @@ func TestBrowserLayoutAndAccessibility(t *testing.T) {
 			e.checkAxe(src, what)
 		}
 		// A refusal, with its remediation commands, at this width.
-		e.run("refused create at "+fmt.Sprint(width),
-			chromedp.Navigate(e.url+"/sites/new"),
-			chromedp.SendKeys(chromedp.CSS(`#site-name`), "Shop"),
-			chromedp.SendKeys(chromedp.CSS(`#site-slug`), fmt.Sprintf("shop-%d", width)),
-			chromedp.SetValue(chromedp.CSS(`#site-node`), sudo),
-			chromedp.Click(chromedp.CSS(`button[data-action="create-site"]`)),
-		)
+		e.run("refused create at "+fmt.Sprint(width), append([]chromedp.Action[chromedp.Void]{chromedp.Navigate(e.url + "/sites/new")},
+			submitSite("Shop", fmt.Sprintf("shop-%d", width), sudo)...)...)
 		e.waitFor(`[data-refusal-code="node_not_ready"]`, 15*time.Second)
 		what := fmt.Sprintf("the refusal at %d px", width)
 		e.checkNoHorizontalScroll(what)

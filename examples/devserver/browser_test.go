@@ -148,6 +148,17 @@ func (e *browserEnv) screenshot(bctx context.Context) {
 	e.t.Logf("screenshot of %s saved to %s", loc, name)
 }
 
+// submitSite fills the site form of /sites/new (already open) with name,
+// slug and node, and submits it.
+func submitSite(name, slug, node string) []chromedp.Action[chromedp.Void] {
+	return []chromedp.Action[chromedp.Void]{
+		chromedp.SendKeys(chromedp.CSS(`#site-name`), name),
+		chromedp.SendKeys(chromedp.CSS(`#site-slug`), slug),
+		chromedp.SetValue(chromedp.CSS(`#site-node`), node),
+		chromedp.Click(chromedp.CSS(`button[data-action="create-site"]`)),
+	}
+}
+
 // run runs browser steps, failing the test on error.
 func (e *browserEnv) run(what string, steps ...chromedp.Action[chromedp.Void]) {
 	e.t.Helper()
@@ -287,12 +298,7 @@ func TestBrowserSiteCreate(t *testing.T) {
 	e.waitFor(`form[data-form="site-create"]`, 10*time.Second)
 	require.Contains(t, e.textContent(`#site-node option[value="`+sudo+`"]`), "sudo-password — Not ready: sudo asks the SSH user for a password")
 
-	e.run("fill and submit against sudo-password",
-		chromedp.SendKeys(chromedp.CSS(`#site-name`), "Shop"),
-		chromedp.SendKeys(chromedp.CSS(`#site-slug`), "shop"),
-		chromedp.SetValue(chromedp.CSS(`#site-node`), sudo),
-		chromedp.Click(chromedp.CSS(`button[data-action="create-site"]`)),
-	)
+	e.run("fill and submit against sudo-password", submitSite("Shop", "shop", sudo)...)
 	e.waitFor(`[data-refusal-code="node_not_ready"]`, 15*time.Second)
 	require.Equal(t, "sudo_password_required", e.attr(`[data-refusal] [data-reason-code]`, "data-reason-code"))
 	require.Contains(t, e.text(`[data-refusal] [data-remediation]`), "echo 'pressluft ALL=(ALL) NOPASSWD:ALL' | sudo tee /etc/sudoers.d/pressluft")

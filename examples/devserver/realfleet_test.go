@@ -112,12 +112,7 @@ func TestOnFleet(t *testing.T) {
 		e.run("open /sites/new", chromedp.Navigate(e.url+"/sites/new"))
 		e.waitFor(`form[data-form="site-create"]`, 10*time.Second)
 		require.Contains(t, e.textContent(`#site-node option[value="`+sudo+`"]`), "sudo-password — Not ready")
-		e.run("submit against nginx-stopped",
-			chromedp.SendKeys(chromedp.CSS(`#site-name`), "Shop"),
-			chromedp.SendKeys(chromedp.CSS(`#site-slug`), "shop"),
-			chromedp.SetValue(chromedp.CSS(`#site-node`), nginx),
-			chromedp.Click(chromedp.CSS(`button[data-action="create-site"]`)),
-		)
+		e.run("submit against nginx-stopped", submitSite("Shop", "shop", nginx)...)
 		e.waitFor(`[data-refusal-code="node_not_ready"]`, 30*time.Second)
 		require.Equal(t, string(readiness.CodeRuntimeServiceInactive), e.attr(`[data-refusal] [data-reason-code]`, "data-reason-code"))
 		require.Contains(t, e.text(`[data-refusal] [data-remediation]`), "sudo systemctl enable --now nginx")
