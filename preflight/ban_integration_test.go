@@ -2,35 +2,17 @@ package preflight_test
 
 import (
 	"context"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/pressluft/runtime-readiness/preflight"
+	"github.com/pressluft/runtime-readiness/preflight/preflighttest"
 	"github.com/pressluft/runtime-readiness/probe"
 	"github.com/pressluft/runtime-readiness/readiness"
 	"github.com/pressluft/runtime-readiness/sshexec/sshtest"
 )
-
-// fakeNow is a settable clock for Config.Now.
-type fakeNow struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeNow) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeNow) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // Against an sshtest node that refuses the key, ten minutes of create
 // requests every 10s make 3 connections (3 failed logins, under
@@ -39,7 +21,7 @@ func (c *fakeNow) Advance(d time.Duration) {
 // unbanned and the key fixed, Refresh finds it ready.
 func TestGateNeverTripsFail2ban(t *testing.T) {
 	t.Parallel()
-	clock := &fakeNow{t: time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)}
+	clock := preflighttest.NewClock(time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC))
 	f := &fleet{nodes: preflight.NewMemoryNodes(), creds: preflight.NewMemoryCredentials()}
 	g, err := preflight.New(preflight.Config{Nodes: f.nodes, Credentials: f.creds, Prober: &probe.Prober{}, Now: clock.Now})
 	require.NoError(t, err)

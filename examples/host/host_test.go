@@ -13,7 +13,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -457,23 +456,13 @@ func TestGlueSize(t *testing.T) {
 	}
 }
 
-// testClock is the gate's clock in tests that cross a backoff.
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *testClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-
-func (c *testClock) Advance(d time.Duration) { c.mu.Lock(); defer c.mu.Unlock(); c.t = c.t.Add(d) }
-
 // TestAuthFailureBackoffSurvivesRestart: a node that refused the host's
 // key is not dialed again by a restarted host within the backoff, since
 // the gate's memory is in the host's store; after the backoff it is.
 func TestAuthFailureBackoffSurvivesRestart(t *testing.T) {
 	t.Parallel()
 	dir, store := t.TempDir(), &Store{}
-	clk := &testClock{t: time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)}
+	clk := preflighttest.NewClock(time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC))
 	edit := func(c *Config) { c.EditGate = func(pc *preflight.Config) { pc.Now = clk.Now } }
 	h1 := newHarness(t, dir, store, edit)
 	fake, rec := h1.node("web-1", sshtest.ReadyProfile())

@@ -6,7 +6,6 @@ import (
 	"net"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,6 +14,7 @@ import (
 
 	"github.com/pressluft/runtime-readiness/internal/fleet"
 	"github.com/pressluft/runtime-readiness/preflight"
+	"github.com/pressluft/runtime-readiness/preflight/preflighttest"
 	"github.com/pressluft/runtime-readiness/probe"
 	"github.com/pressluft/runtime-readiness/readiness"
 	"github.com/pressluft/runtime-readiness/sshexec"
@@ -70,31 +70,14 @@ type banGate struct {
 	gate  *preflight.Gate
 	creds *preflight.MemoryCredentials
 	right ssh.Signer
-	clock *testClock
-}
-
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
+	clock *preflighttest.Clock
 }
 
 func newBanGate(t *testing.T, n fleet.Node) *banGate {
 	t.Helper()
 	tg, err := n.Target()
 	require.NoError(t, err)
-	b := &banGate{creds: preflight.NewMemoryCredentials(newSigner(t)), right: tg.Signers[0], clock: &testClock{t: time.Now()}}
+	b := &banGate{creds: preflight.NewMemoryCredentials(newSigner(t)), right: tg.Signers[0], clock: preflighttest.NewClock(time.Now())}
 	b.creds.PinHostKeys(n.Name, n.HostKey)
 	b.gate, err = preflight.New(preflight.Config{
 		Nodes:        preflight.NewMemoryNodes(preflight.Node{ID: n.Name, Name: n.Name, Host: n.Addr, Port: n.Port, User: n.User}),

@@ -3,7 +3,9 @@ package preflighttest_test
 import (
 	"context"
 	"fmt"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -130,4 +132,20 @@ func Example() {
 	// Output:
 	// n1 true
 	// preflight: node n2 is not ready for site_create: not_ready: sudo_password_required
+}
+
+func TestClock(t *testing.T) {
+	t0 := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	c := preflighttest.NewClock(t0)
+	require.Equal(t, t0, c.Now())
+	var wg sync.WaitGroup
+	for range 10 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c.Advance(time.Minute)
+		}()
+	}
+	wg.Wait()
+	require.Equal(t, t0.Add(10*time.Minute), c.Now())
 }
