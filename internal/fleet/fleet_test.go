@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -46,6 +47,22 @@ func withInstance(cfg fleet.Config) fleet.Config {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+// nodeShowing is the node of profile, after checking that its real state
+// is what the test expects of it: the output of fact, run in the node,
+// contains shows. It returns that output.
+func nodeShowing(t *testing.T, f *fleet.Fleet, profile, fact, shows string) (fleet.Node, string) {
+	t.Helper()
+	n, ok := f.Node(profile)
+	if !ok {
+		t.Fatalf("no node for profile %s", profile)
+	}
+	out := inNode(t, n, fact)
+	if !strings.Contains(out, shows) {
+		t.Fatalf("node state: %q gave %q, want it to contain %q", fact, out, shows)
+	}
+	return n, out
+}
 
 // inNode runs a shell command inside node n (as root, through nsenter).
 func inNode(t *testing.T, n fleet.Node, script string) string {

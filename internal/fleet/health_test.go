@@ -79,14 +79,7 @@ func TestHealthProfiles(t *testing.T) {
 	f := upFleet(t, fleet.Config{Profiles: fleet.HealthProfiles(), Logger: slog.New(slog.NewTextHandler(t.Output(), nil))})
 	for _, c := range healthCases {
 		t.Run(c.profile, func(t *testing.T) {
-			n, ok := f.Node(c.profile)
-			if !ok {
-				t.Fatalf("no node for profile %s", c.profile)
-			}
-			fact := inNode(t, n, c.fact)
-			if !strings.Contains(fact, c.shows) {
-				t.Fatalf("node state: %q gave %q, want it to contain %q", c.fact, fact, c.shows)
-			}
+			n, fact := nodeShowing(t, f, c.profile, c.fact, c.shows)
 			_, rep := evaluate(t, n)
 			t.Logf("%s: %s", c.profile, rep.Summary())
 			if rep.State != c.state || rep.PrimaryReason != c.primary {

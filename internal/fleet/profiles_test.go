@@ -90,14 +90,7 @@ func TestProfiles(t *testing.T) {
 	f := upFleet(t, fleet.Config{Logger: slog.New(slog.NewTextHandler(t.Output(), nil))})
 	for _, c := range profileCases {
 		t.Run(c.profile, func(t *testing.T) {
-			n, ok := f.Node(c.profile)
-			if !ok {
-				t.Fatalf("no node for profile %s", c.profile)
-			}
-			fact := inNode(t, n, c.fact)
-			if !strings.Contains(fact, c.state) {
-				t.Fatalf("node state: %q gave %q, want it to contain %q", c.fact, fact, c.state)
-			}
+			n, fact := nodeShowing(t, f, c.profile, c.fact, c.state)
 			obs, rep := evaluate(t, n)
 			t.Logf("%s: %s", c.profile, rep.Summary())
 			if obs.Transport != nil {
